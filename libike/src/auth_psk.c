@@ -19,8 +19,8 @@ enum ike_status ike_auth_maced_id(struct ike_prf *prf, const struct ike_secret *
 /* auth = prf(prf(PSK, pad), message | nonce | maced_id); auth holds
  * ike_prf_len octets. */
 static enum ike_status psk_auth(struct ike_prf *prf, const struct ike_secret *psk,
-                                const struct ike_secret *sk_p,
-                                const struct ike_auth_octets *oct, uint8_t *auth)
+                                const struct ike_secret *sk_p, const struct ike_auth_octets *oct,
+                                uint8_t *auth)
 {
     uint8_t maced_id[IKE_PRF_MAX_LEN];
     uint8_t padded_key[IKE_PRF_MAX_LEN];
@@ -65,8 +65,8 @@ enum ike_status ike_auth_psk_verify(struct ike_prf *prf, const struct ike_secret
 {
     size_t len = ike_prf_len(prf);
     if (auth_len != len)
-        return ike_diag_fail(diag, IKE_E_AUTH, "shared-key AUTH data length %zu != %zu",
-                             auth_len, len);
+        return ike_diag_fail(diag, IKE_E_AUTH, "shared-key AUTH data length %zu != %zu", auth_len,
+                             len);
     uint8_t expect[IKE_PRF_MAX_LEN];
     enum ike_status st = psk_auth(prf, psk, sk_p, octets, expect);
     if (st != IKE_OK)

@@ -3,7 +3,6 @@
  * (object lifetime, peer length check, the EVP_PKEY_derive itself).
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -56,6 +55,26 @@ enum ike_status ike_dh_pkey_fromdata(const char *algorithm, int selection, OSSL_
         *key = NULL;
         ERR_clear_error();
         return IKE_E_CRYPTO;
+    }
+    return IKE_OK;
+}
+
+enum ike_status ike_dh_pkey_peer(EVP_PKEY *own, const uint8_t *encoded, size_t len, EVP_PKEY **peer)
+{
+    /* Copying our group is several times cheaper than building the key
+     * from the group name (which re-creates the group every time). */
+    *peer = EVP_PKEY_new();
+    if (!*peer || !EVP_PKEY_copy_parameters(*peer, own)) {
+        EVP_PKEY_free(*peer);
+        *peer = NULL;
+        ERR_clear_error();
+        return IKE_E_CRYPTO;
+    }
+    if (!EVP_PKEY_set1_encoded_public_key(*peer, encoded, len)) {
+        EVP_PKEY_free(*peer);
+        *peer = NULL;
+        ERR_clear_error();
+        return IKE_E_DH_PUBLIC;
     }
     return IKE_OK;
 }

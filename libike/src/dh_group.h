@@ -51,6 +51,12 @@ extern const struct ike_dh_ops ike_dh_x25519_ops;
  * is EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR. Shared by the families. */
 enum ike_status ike_dh_pkey_fromdata(const char *algorithm, int selection, OSSL_PARAM *params,
                                      EVP_PKEY **key);
+/* A key in the group of own holding the peer's public value in OpenSSL's
+ * encoding (big-endian y for DH, a SEC1 point for EC). The import decodes
+ * the value: IKE_E_DH_PUBLIC when OpenSSL refuses it, IKE_E_CRYPTO when
+ * the key cannot be built at all. */
+enum ike_status ike_dh_pkey_peer(EVP_PKEY *own, const uint8_t *encoded, size_t len,
+                                 EVP_PKEY **peer);
 /* Keygen of algorithm in the named group (NULL for none). */
 enum ike_status ike_dh_pkey_generate(const char *algorithm, const char *group, EVP_PKEY **key);
 

@@ -44,8 +44,8 @@ static const char *modp_range_fault(const BIGNUM *y, const BIGNUM *p, const BIGN
     return NULL;
 }
 
-static enum ike_status modp_check_peer(const struct ike_dh_group *g, EVP_PKEY *own,
-                                       const BIGNUM *y, struct ike_diag *diag)
+static enum ike_status modp_check_peer(const struct ike_dh_group *g, EVP_PKEY *own, const BIGNUM *y,
+                                       struct ike_diag *diag)
 {
     BIGNUM *p = NULL;
     BIGNUM *p_minus_1 = NULL;
@@ -65,10 +65,9 @@ static enum ike_status modp_check_peer(const struct ike_dh_group *g, EVP_PKEY *o
     return IKE_OK;
 }
 
-/* fromdata for the group of g with the given public and (optional) private
- * value. */
-static enum ike_status modp_key(const struct ike_dh_group *g, const BIGNUM *pub,
-                                const BIGNUM *priv, EVP_PKEY **key)
+/* fromdata for the group of g with a public and a private value. */
+static enum ike_status modp_keypair(const struct ike_dh_group *g, const BIGNUM *pub,
+                                    const BIGNUM *priv, EVP_PKEY **key)
 {
     *key = NULL;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -76,34 +75,33 @@ static enum ike_status modp_key(const struct ike_dh_group *g, const BIGNUM *pub,
     int ok = bld &&
              OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, g->ossl_group, 0) &&
              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, pub) &&
-             (!priv || OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv)) &&
+             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) &&
              (params = OSSL_PARAM_BLD_to_param(bld)) != NULL;
     enum ike_status st = IKE_E_CRYPTO;
     if (ok)
-        st = ike_dh_pkey_fromdata("DH", priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params,
-                                  key);
+        st = ike_dh_pkey_fromdata("DH", EVP_PKEY_KEYPAIR, params, key);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     ERR_clear_error();
     return st;
 }
 
-static enum ike_status modp_peer(const struct ike_dh_group *g, EVP_PKEY *own,
-                                 const uint8_t *pub, EVP_PKEY **peer, struct ike_diag *diag)
+static enum ike_status modp_peer(const struct ike_dh_group *g, EVP_PKEY *own, const uint8_t *pub,
+                                 EVP_PKEY **peer, struct ike_diag *diag)
 {
     *peer = NULL;
     BIGNUM *y = BN_bin2bn(pub, (int)g->public_len, NULL);
     if (!y)
         return ike_diag_fail(diag, IKE_E_NOMEM, "%s: no memory", ike_dh_name(g->id));
     enum ike_status st = modp_check_peer(g, own, y, diag);
-    if (st == IKE_OK) {
-        st = modp_key(g, y, NULL, peer);
-        if (st != IKE_OK)
-            ike_diag_fail(diag, st, "%s: cannot import the peer's public value",
-                          ike_dh_name(g->id));
-    }
     BN_free(y);
-    return st;
+    if (st != IKE_OK)
+        return st;
+    st = ike_dh_pkey_peer(own, pub, g->public_len, peer);
+    if (st != IKE_OK)
+        return ike_diag_fail(diag, st, "%s: cannot import the peer's public value",
+                             ike_dh_name(g->id));
+    return IKE_OK;
 }
 
 /* g^x mod p for the group's p and g, read from a parameters-only key. */
@@ -141,8 +139,7 @@ static enum ike_status modp_exp(const struct ike_dh_group *g, const BIGNUM *x, B
 }
 
 static enum ike_status modp_from_private(const struct ike_dh_group *g, const uint8_t *priv,
-                                         size_t priv_len, EVP_PKEY **key,
-                                         struct ike_diag *diag)
+                                         size_t priv_len, EVP_PKEY **key, struct ike_diag *diag)
 {
     *key = NULL;
     if (priv_len == 0 || priv_len > g->public_len)
@@ -154,7 +151,7 @@ static enum ike_status modp_from_private(const struct ike_dh_group *g, const uin
     if (x && BN_bin2bn(priv, (int)priv_len, x))
         st = modp_exp(g, x, &y, diag);
     if (st == IKE_OK) {
-        st = modp_key(g, y, x, key);
+        st = modp_keypair(g, y, x, key);
         if (st != IKE_OK)
             ike_diag_fail(diag, st, "%s: cannot import the private value", ike_dh_name(g->id));
     }

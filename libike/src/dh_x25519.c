@@ -24,8 +24,8 @@ static enum ike_status x25519_public(const struct ike_dh_group *g, EVP_PKEY *key
     return ok ? IKE_OK : IKE_E_CRYPTO;
 }
 
-static enum ike_status x25519_peer(const struct ike_dh_group *g, EVP_PKEY *own,
-                                   const uint8_t *pub, EVP_PKEY **peer, struct ike_diag *diag)
+static enum ike_status x25519_peer(const struct ike_dh_group *g, EVP_PKEY *own, const uint8_t *pub,
+                                   EVP_PKEY **peer, struct ike_diag *diag)
 {
     *peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub, g->public_len);
     if (!*peer) {
@@ -38,8 +38,7 @@ static enum ike_status x25519_peer(const struct ike_dh_group *g, EVP_PKEY *own,
 
 /* RFC 7748 §5: OpenSSL clamps the scalar and computes the public value. */
 static enum ike_status x25519_from_private(const struct ike_dh_group *g, const uint8_t *priv,
-                                           size_t priv_len, EVP_PKEY **key,
-                                           struct ike_diag *diag)
+                                           size_t priv_len, EVP_PKEY **key, struct ike_diag *diag)
 {
     if (priv_len != g->secret_len)
         return ike_diag_fail(diag, IKE_E_INVALID_ARG, "%s private value length %zu != %zu",

@@ -145,8 +145,8 @@ void ike_keys_sa_clear(struct ike_keys_sa *keys)
     memset(keys, 0, sizeof(*keys));
 }
 
-static enum ike_status child_split(const struct ike_secret *km, size_t encr_len,
-                                   size_t integ_len, struct ike_keys_child *out)
+static enum ike_status child_split(const struct ike_secret *km, size_t encr_len, size_t integ_len,
+                                   struct ike_keys_child *out)
 {
     size_t off = 0;
     enum ike_status st = take(km, &off, encr_len, &out->encr_i);
@@ -160,10 +160,8 @@ static enum ike_status child_split(const struct ike_secret *km, size_t encr_len,
 }
 
 enum ike_status ike_keys_child_derive(struct ike_prf *prf, const struct ike_keys_suite *esp,
-                                      const struct ike_secret *sk_d,
-                                      const struct ike_secret *g_ir,
-                                      const struct ike_keys_nonces *n,
-                                      struct ike_keys_child *out)
+                                      const struct ike_secret *sk_d, const struct ike_secret *g_ir,
+                                      const struct ike_keys_nonces *n, struct ike_keys_child *out)
 {
     memset(out, 0, sizeof(*out));
     if (!nonces_valid(n))
@@ -174,9 +172,7 @@ enum ike_status ike_keys_child_derive(struct ike_prf *prf, const struct ike_keys
         return st;
     /* Without PFS the first chunk is empty and the seed is just Ni | Nr. */
     struct ike_prf_chunk seed[] = {
-        {g_ir ? g_ir->data : NULL, g_ir ? g_ir->len : 0},
-        {n->ni, n->ni_len},
-        {n->nr, n->nr_len}};
+        {g_ir ? g_ir->data : NULL, g_ir ? g_ir->len : 0}, {n->ni, n->ni_len}, {n->nr, n->nr_len}};
     struct ike_secret *km;
     st = ike_prf_plus(prf, sk_d->data, sk_d->len, seed, 3, 2 * (encr_len + integ_len), &km);
     if (st != IKE_OK)

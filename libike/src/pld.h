@@ -6,8 +6,9 @@
  *           and rd spans exactly the body); the chain decoder rejects
  *           anything the parser leaves over. Slices may point into rd's
  *           data: the caller guarantees it lives in the message arena.
- *   encode  writes the body after validating it with the same limits the
- *           parser enforces (so decode(encode(m)) always succeeds).
+ *   encode  writes the body (ctx->arena unused) after validating it
+ *           with the same limits the parser enforces, so that
+ *           decode(encode(m)) always succeeds.
  *   copy    deep copy of the type-specific part into an arena.
  */
 #ifndef IKE_PLD_H
@@ -20,7 +21,7 @@
 #include "buf.h"
 
 struct ike_pld_ctx {
-    struct ike_arena *arena;
+    struct ike_arena *arena; /* decode only */
     struct ike_diag *diag;
     bool response;           /* from the IKE header: SA numbering rules */
 };
@@ -28,13 +29,15 @@ struct ike_pld_ctx {
 struct ike_pld_ops {
     uint8_t type;
     enum ike_status (*parse)(struct ike_pld_ctx *ctx, struct ike_rd *rd, struct ike_pld *pld);
-    enum ike_status (*encode)(struct ike_wr *wr, const struct ike_pld *pld,
-                              struct ike_diag *diag);
+    enum ike_status (*encode)(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                              const struct ike_pld *pld);
     enum ike_status (*copy)(struct ike_arena *a, struct ike_pld *dst, const struct ike_pld *src);
 };
 
 /* NULL for types the codec does not understand. */
 const struct ike_pld_ops *ike_pld_ops_find(uint8_t type);
+/* Opaque handling of a skipped, non-critical unknown payload. */
+const struct ike_pld_ops *ike_pld_ops_unknown(void);
 
 /* Copies a slice into the arena (src.len 0 gives an empty slice). */
 enum ike_status ike_slice_dup(struct ike_arena *a, struct ike_slice *dst, struct ike_slice src);
@@ -44,8 +47,8 @@ struct ike_slice ike_rd_rest(struct ike_rd *rd);
 #define IKE_PLD_FUNCS(name)                                                                   \
     enum ike_status ike_pld_##name##_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd,        \
                                            struct ike_pld *pld);                              \
-    enum ike_status ike_pld_##name##_encode(struct ike_wr *wr, const struct ike_pld *pld,     \
-                                            struct ike_diag *diag);                           \
+    enum ike_status ike_pld_##name##_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,       \
+                                            const struct ike_pld *pld);                       \
     enum ike_status ike_pld_##name##_copy(struct ike_arena *a, struct ike_pld *dst,           \
                                           const struct ike_pld *src)
 

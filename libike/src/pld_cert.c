@@ -17,9 +17,11 @@ enum ike_status ike_pld_cert_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd,
     return IKE_OK;
 }
 
-enum ike_status ike_pld_cert_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                    struct ike_diag *diag)
+enum ike_status ike_pld_cert_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                    )
 {
+    struct ike_diag *diag = ctx->diag;
     if (pld->type == IKE_PLD_CERT && pld->cert.data.len == 0)
         return ike_diag_fail(diag, IKE_E_INVALID_ARG, "CERT payload without data");
     ike_wr_u8(wr, pld->cert.encoding);

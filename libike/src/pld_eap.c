@@ -26,9 +26,11 @@ enum ike_status ike_pld_eap_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd, st
     return st;
 }
 
-enum ike_status ike_pld_eap_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                   struct ike_diag *diag)
+enum ike_status ike_pld_eap_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                   )
 {
+    struct ike_diag *diag = ctx->diag;
     enum ike_status st = eap_check(pld->eap.data, diag);
     if (st == IKE_OK)
         ike_wr_bytes(wr, pld->eap.data.ptr, pld->eap.data.len);

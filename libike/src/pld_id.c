@@ -47,9 +47,11 @@ enum ike_status ike_pld_id_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd, str
     return ike_pld_id_check(&pld->id, name, ctx->diag);
 }
 
-enum ike_status ike_pld_id_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                  struct ike_diag *diag)
+enum ike_status ike_pld_id_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                  )
 {
+    struct ike_diag *diag = ctx->diag;
     enum ike_status st = ike_pld_id_check(&pld->id, ike_payload_name(pld->type), diag);
     if (st != IKE_OK)
         return st;

@@ -16,9 +16,11 @@ enum ike_status ike_pld_ke_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd, str
     return IKE_OK;
 }
 
-enum ike_status ike_pld_ke_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                  struct ike_diag *diag)
+enum ike_status ike_pld_ke_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                  )
 {
+    struct ike_diag *diag = ctx->diag;
     if (pld->ke.data.len == 0)
         return ike_diag_fail(diag, IKE_E_INVALID_ARG, "KE payload without key data");
     ike_wr_u16(wr, pld->ke.group);

@@ -22,9 +22,11 @@ enum ike_status ike_pld_nonce_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd,
     return IKE_OK;
 }
 
-enum ike_status ike_pld_nonce_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                     struct ike_diag *diag)
+enum ike_status ike_pld_nonce_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                     )
 {
+    struct ike_diag *diag = ctx->diag;
     enum ike_status st = ike_pld_nonce_check(pld->nonce.data.len, diag);
     if (st != IKE_OK)
         return st;

@@ -42,9 +42,11 @@ enum ike_status ike_pld_notify_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd,
     return ike_notify_check(n, ctx->diag);
 }
 
-enum ike_status ike_pld_notify_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                      struct ike_diag *diag)
+enum ike_status ike_pld_notify_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                      )
 {
+    struct ike_diag *diag = ctx->diag;
     const struct ike_pld_notify *n = &pld->notify;
     enum ike_status st = notify_spi_check(n->protocol, n->spi_len, n->type, diag);
     if (st == IKE_OK)

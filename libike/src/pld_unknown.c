@@ -12,9 +12,11 @@ enum ike_status ike_pld_unknown_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd
     return IKE_OK;
 }
 
-enum ike_status ike_pld_unknown_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                       struct ike_diag *diag)
+enum ike_status ike_pld_unknown_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                       )
 {
+    struct ike_diag *diag = ctx->diag;
     (void)diag;
     ike_wr_bytes(wr, pld->raw.ptr, pld->raw.len);
     return IKE_OK;

@@ -9,9 +9,11 @@ enum ike_status ike_pld_vendor_parse(struct ike_pld_ctx *ctx, struct ike_rd *rd,
     return IKE_OK;
 }
 
-enum ike_status ike_pld_vendor_encode(struct ike_wr *wr, const struct ike_pld *pld,
-                                      struct ike_diag *diag)
+enum ike_status ike_pld_vendor_encode(struct ike_pld_ctx *ctx, struct ike_wr *wr,
+                                 const struct ike_pld *pld
+                                      )
 {
+    struct ike_diag *diag = ctx->diag;
     (void)diag;
     ike_wr_bytes(wr, pld->vendor.data.ptr, pld->vendor.data.len);
     return IKE_OK;

@@ -128,8 +128,7 @@ enum ike_status ike_prf_compute(struct ike_prf *prf, const uint8_t *key, size_t 
 /* One prf+ block: Tn = prf(K, Tn-1 | S | n), with T0 empty. The first block
  * keys the context; later ones reuse the key. */
 static int prf_plus_block(struct ike_prf *prf, const uint8_t *key, size_t key_len,
-                          const struct ike_prf_chunk *seed, size_t n_seed, uint8_t *t,
-                          uint8_t n)
+                          const struct ike_prf_chunk *seed, size_t n_seed, uint8_t *t, uint8_t n)
 {
     int ok = n == 1 ? prf_init(prf, key, key_len) : EVP_MAC_init(prf->ctx, NULL, 0, NULL);
     if (ok && n > 1)

@@ -21,7 +21,7 @@
 #include "transform_ossl.h"
 
 #define SK_NONCE_MAX 12 /* salt (4) | iv (8) for the AEADs we implement */
-#define SK_MAC_MAX 64
+#define SK_MAC_MAX   64
 
 struct ike_sk_cipher {
     struct ike_encr_info encr;
@@ -32,9 +32,9 @@ struct ike_sk_cipher {
     EVP_MAC *mac;
     EVP_MAC_CTX *mac_ctx;
     uint8_t salt[4];
-    uint64_t iv_next;   /* AEAD IV counter, starts at a random value */
-    uint64_t iv_left;   /* IVs that may still be issued before wrapping */
-    uint8_t *scratch;   /* AEAD open decrypts here until the tag checked out */
+    uint64_t iv_next; /* AEAD IV counter, starts at a random value */
+    uint64_t iv_left; /* IVs that may still be issued before wrapping */
+    uint8_t *scratch; /* AEAD open decrypts here until the tag checked out */
     size_t scratch_len;
 };
 
@@ -94,8 +94,7 @@ static enum ike_status sk_prepare(struct ike_sk_cipher *c, uint16_t key_bits,
             return IKE_E_CRYPTO;
         return IKE_OK;
     }
-    enum ike_status st = ike_hmac_ctx_new(ike_integ_ossl_digest(c->integ.id), &c->mac,
-                                          &c->mac_ctx);
+    enum ike_status st = ike_hmac_ctx_new(ike_integ_ossl_digest(c->integ.id), &c->mac, &c->mac_ctx);
     if (st != IKE_OK)
         return st;
     return EVP_MAC_init(c->mac_ctx, integ_key, c->integ.key_len, NULL) ? IKE_OK : IKE_E_CRYPTO;
@@ -116,8 +115,7 @@ enum ike_status ike_sk_cipher_new(uint16_t encr_id, uint16_t key_bits, uint16_t 
         st = sk_prepare(c, key_bits, encr_key, integ_key);
         if (st != IKE_OK) {
             ERR_clear_error();
-            ike_diag_fail(diag, st, "OpenSSL setup of %s failed",
-                          ike_encr_name(encr_id, key_bits));
+            ike_diag_fail(diag, st, "OpenSSL setup of %s failed", ike_encr_name(encr_id, key_bits));
         }
     }
     if (st != IKE_OK) {
@@ -223,8 +221,7 @@ static int sk_mac(struct ike_sk_cipher *c, const uint8_t *aad, size_t aad_len, c
 {
     uint8_t full[SK_MAC_MAX];
     size_t n = 0;
-    int ok = EVP_MAC_init(c->mac_ctx, NULL, 0, NULL) &&
-             EVP_MAC_update(c->mac_ctx, aad, aad_len) &&
+    int ok = EVP_MAC_init(c->mac_ctx, NULL, 0, NULL) && EVP_MAC_update(c->mac_ctx, aad, aad_len) &&
              EVP_MAC_update(c->mac_ctx, iv, c->encr.iv_len) &&
              EVP_MAC_update(c->mac_ctx, ct, ct_len) &&
              EVP_MAC_final(c->mac_ctx, full, &n, sizeof(full)) && n >= c->integ.icv_len;
@@ -242,15 +239,14 @@ static enum ike_status sk_seal_aead(struct ike_sk_cipher *c, const uint8_t *aad,
         OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, icv, c->encr.icv_len),
         OSSL_PARAM_construct_end(),
     };
-    int ok = sk_set_iv(c, ctx, iv) && sk_aad(ctx, aad, aad_len) &&
-             sk_update(ctx, pt, pt_len, ct) && sk_final(ctx) &&
-             EVP_CIPHER_CTX_get_params(ctx, tag);
+    int ok = sk_set_iv(c, ctx, iv) && sk_aad(ctx, aad, aad_len) && sk_update(ctx, pt, pt_len, ct) &&
+             sk_final(ctx) && EVP_CIPHER_CTX_get_params(ctx, tag);
     return ok ? IKE_OK : IKE_E_CRYPTO;
 }
 
 static enum ike_status sk_seal_cbc(struct ike_sk_cipher *c, const uint8_t *aad, size_t aad_len,
-                                   const uint8_t *iv, const uint8_t *pt, size_t pt_len,
-                                   uint8_t *ct, uint8_t *icv)
+                                   const uint8_t *iv, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                                   uint8_t *icv)
 {
     EVP_CIPHER_CTX *ctx = c->seal_ctx;
     int ok = sk_set_iv(c, ctx, iv) && sk_update(ctx, pt, pt_len, ct) && sk_final(ctx) &&
@@ -259,8 +255,8 @@ static enum ike_status sk_seal_cbc(struct ike_sk_cipher *c, const uint8_t *aad, 
 }
 
 enum ike_status ike_sk_cipher_seal(struct ike_sk_cipher *c, const uint8_t *aad, size_t aad_len,
-                                   const uint8_t *iv, const uint8_t *pt, size_t pt_len,
-                                   uint8_t *ct, uint8_t *icv)
+                                   const uint8_t *iv, const uint8_t *pt, size_t pt_len, uint8_t *ct,
+                                   uint8_t *icv)
 {
     if (pt_len % c->encr.block_len != 0)
         return IKE_E_INVALID_ARG;
@@ -295,8 +291,7 @@ static enum ike_status sk_open_aead(struct ike_sk_cipher *c, const uint8_t *aad,
     if (!sk_scratch(c, ct_len))
         return ike_diag_fail(diag, IKE_E_NOMEM, "no memory for %zu octets of SK data", ct_len);
     OSSL_PARAM tag[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)icv,
-                                          c->encr.icv_len),
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)icv, c->encr.icv_len),
         OSSL_PARAM_construct_end(),
     };
     int ok = sk_set_iv(c, ctx, iv) && EVP_CIPHER_CTX_set_params(ctx, tag) &&
@@ -336,11 +331,10 @@ enum ike_status ike_sk_cipher_open(struct ike_sk_cipher *c, const uint8_t *aad, 
     /* At least the Pad Length octet is always encrypted (RFC 7296 §3.14). */
     if (ct_len == 0 || ct_len % c->encr.block_len != 0)
         return ike_diag_fail(diag, IKE_E_MALFORMED,
-                             "SK encrypted data length %zu not a positive multiple of %zu",
-                             ct_len, c->encr.block_len);
-    enum ike_status st = c->encr.aead
-                             ? sk_open_aead(c, aad, aad_len, iv, ct, ct_len, icv, pt, diag)
-                             : sk_open_cbc(c, aad, aad_len, iv, ct, ct_len, icv, pt, diag);
+                             "SK encrypted data length %zu not a positive multiple of %zu", ct_len,
+                             c->encr.block_len);
+    enum ike_status st = c->encr.aead ? sk_open_aead(c, aad, aad_len, iv, ct, ct_len, icv, pt, diag)
+                                      : sk_open_cbc(c, aad, aad_len, iv, ct, ct_len, icv, pt, diag);
     ERR_clear_error();
     return st;
 }

@@ -37,22 +37,26 @@ struct dh_name {
 
 #define AES_BLOCK 16
 #define AEAD_SALT 4
-#define AEAD_IV 8
-#define AEAD_ICV 16
+#define AEAD_IV   8
+#define AEAD_ICV  16
 
 static const struct encr_row encr_rows[] = {
     {{IKE_ENCR_AES_CBC, 128, 16, 0, AES_BLOCK, AES_BLOCK, 0, false}, "aes128", "AES-128-CBC"},
     {{IKE_ENCR_AES_CBC, 192, 24, 0, AES_BLOCK, AES_BLOCK, 0, false}, "aes192", "AES-192-CBC"},
     {{IKE_ENCR_AES_CBC, 256, 32, 0, AES_BLOCK, AES_BLOCK, 0, false}, "aes256", "AES-256-CBC"},
     {{IKE_ENCR_AES_GCM_16, 128, 16 + AEAD_SALT, AEAD_SALT, AEAD_IV, 1, AEAD_ICV, true},
-     "aes128gcm16", "AES-128-GCM"},
+     "aes128gcm16",
+     "AES-128-GCM"},
     {{IKE_ENCR_AES_GCM_16, 192, 24 + AEAD_SALT, AEAD_SALT, AEAD_IV, 1, AEAD_ICV, true},
-     "aes192gcm16", "AES-192-GCM"},
+     "aes192gcm16",
+     "AES-192-GCM"},
     {{IKE_ENCR_AES_GCM_16, 256, 32 + AEAD_SALT, AEAD_SALT, AEAD_IV, 1, AEAD_ICV, true},
-     "aes256gcm16", "AES-256-GCM"},
+     "aes256gcm16",
+     "AES-256-GCM"},
     /* RFC 7634 §2: fixed 256-bit key, the Key Length attribute is not sent. */
     {{IKE_ENCR_CHACHA20_POLY1305, 0, 32 + AEAD_SALT, AEAD_SALT, AEAD_IV, 1, AEAD_ICV, true},
-     "chacha20poly1305", "ChaCha20-Poly1305"},
+     "chacha20poly1305",
+     "ChaCha20-Poly1305"},
 };
 
 static const struct integ_row integ_rows[] = {
@@ -72,11 +76,11 @@ static const struct prf_row prf_rows[] = {
 /* Names for every group in the registry subset we know, implemented or not,
  * so a peer's proposal can be logged readably. */
 static const struct dh_name dh_names[] = {
-    {IKE_DH_MODP_1024, "modp1024"}, {IKE_DH_MODP_1536, "modp1536"},
-    {IKE_DH_MODP_2048, "modp2048"}, {IKE_DH_MODP_3072, "modp3072"},
-    {IKE_DH_MODP_4096, "modp4096"}, {IKE_DH_MODP_6144, "modp6144"},
-    {IKE_DH_MODP_8192, "modp8192"}, {IKE_DH_ECP_256, "ecp256"},
-    {IKE_DH_ECP_384, "ecp384"},     {IKE_DH_ECP_521, "ecp521"},
+    {IKE_DH_MODP_1024, "modp1024"},    {IKE_DH_MODP_1536, "modp1536"},
+    {IKE_DH_MODP_2048, "modp2048"},    {IKE_DH_MODP_3072, "modp3072"},
+    {IKE_DH_MODP_4096, "modp4096"},    {IKE_DH_MODP_6144, "modp6144"},
+    {IKE_DH_MODP_8192, "modp8192"},    {IKE_DH_ECP_256, "ecp256"},
+    {IKE_DH_ECP_384, "ecp384"},        {IKE_DH_ECP_521, "ecp521"},
     {IKE_DH_CURVE25519, "curve25519"}, {IKE_DH_CURVE448, "curve448"},
 };
 

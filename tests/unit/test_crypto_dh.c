@@ -46,7 +46,7 @@ static size_t unhex(const char *hex, uint8_t *out, size_t max)
 }
 
 static const uint16_t all_groups[] = {
-    IKE_DH_MODP_2048, IKE_DH_MODP_3072, IKE_DH_MODP_4096, IKE_DH_ECP_256,
+    IKE_DH_MODP_2048, IKE_DH_MODP_3072, IKE_DH_MODP_4096,  IKE_DH_ECP_256,
     IKE_DH_ECP_384,   IKE_DH_ECP_521,   IKE_DH_CURVE25519,
 };
 
@@ -214,10 +214,10 @@ static void test_x25519_rfc7748_6_1(void **state)
     const char *alice_pub = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
     const char *bob_pub = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
     const char *shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
-    struct ike_dh *alice =
-        dh_from(IKE_DH_CURVE25519, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-    struct ike_dh *bob =
-        dh_from(IKE_DH_CURVE25519, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+    struct ike_dh *alice = dh_from(
+        IKE_DH_CURVE25519, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    struct ike_dh *bob = dh_from(
+        IKE_DH_CURVE25519, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
     assert_public(alice, alice_pub);
     assert_public(bob, bob_pub);
     assert_derive(alice, bob_pub, shared);
@@ -350,6 +350,34 @@ static void test_reject_ecp_invalid_points(void **state)
     }
 }
 
+/* P-521 coordinates have 7 spare bits in their 66 octets, so a valid y can
+ * be sent as y + p: the same point modulo p, but not a canonical value.
+ * Likewise x + p. Both must be refused. */
+static void test_reject_ecp_unreduced(void **state)
+{
+    struct ike_dh *dh = NULL, *peer = NULL;
+    assert_int_equal(ike_dh_new(IKE_DH_ECP_521, &dh, NULL), IKE_OK);
+    assert_int_equal(ike_dh_new(IKE_DH_ECP_521, &peer, NULL), IKE_OK);
+    size_t len;
+    const uint8_t *valid = ike_dh_public(peer, &len);
+    assert_int_equal(len, 132);
+    BIGNUM *p = BN_new(), *v = BN_new();
+    assert_true(BN_set_bit(p, 521));
+    assert_true(BN_sub_word(p, 1));
+    for (size_t half = 0; half < 2; half++) {
+        uint8_t pub[132];
+        memcpy(pub, valid, len);
+        assert_non_null(BN_bin2bn(pub + 66 * half, 66, v));
+        assert_true(BN_add(v, v, p));
+        assert_int_equal(BN_bn2binpad(v, pub + 66 * half, 66), 66);
+        expect_reject(dh, pub, len, "not a point on the curve");
+    }
+    BN_free(p);
+    BN_free(v);
+    ike_dh_free(dh);
+    ike_dh_free(peer);
+}
+
 /* p of a MODP group read from OpenSSL directly (not through libike). */
 static size_t modp_prime(const char *name, uint8_t *p, size_t size)
 {
@@ -439,8 +467,8 @@ static void test_reject_x25519_low_order(void **state)
 
 static void test_unsupported_and_bad_private(void **state)
 {
-    static const uint16_t unsupported[] = {IKE_DH_NONE, IKE_DH_MODP_1024, IKE_DH_MODP_1536,
-                                           IKE_DH_MODP_8192, IKE_DH_CURVE448, 999};
+    static const uint16_t unsupported[] = {IKE_DH_NONE,      IKE_DH_MODP_1024, IKE_DH_MODP_1536,
+                                           IKE_DH_MODP_8192, IKE_DH_CURVE448,  999};
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
         struct ike_dh *dh = (struct ike_dh *)1;
         struct ike_diag diag = {0};
@@ -481,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_exchange_every_group),
         cmocka_unit_test(test_reject_wrong_length),
         cmocka_unit_test(test_reject_ecp_invalid_points),
+        cmocka_unit_test(test_reject_ecp_unreduced),
         cmocka_unit_test(test_reject_modp_out_of_range),
         cmocka_unit_test(test_reject_x25519_low_order),
         cmocka_unit_test(test_unsupported_and_bad_private),

@@ -101,12 +101,20 @@ static void assert_secret(const struct ike_secret *s, const uint8_t *expect, siz
         assert_memory_equal(s->data, expect, len);
 }
 
+/* Returns *at, then moves it len octets on. */
+static size_t advance(size_t *at, size_t len)
+{
+    size_t here = *at;
+    *at += len;
+    return here;
+}
+
 /* ---- tests ---- */
 
 static void test_skeyseed(void **state)
 {
-    static const uint16_t prfs[] = {IKE_PRF_HMAC_SHA1, IKE_PRF_HMAC_SHA2_256,
-                                    IKE_PRF_HMAC_SHA2_384, IKE_PRF_HMAC_SHA2_512};
+    static const uint16_t prfs[] = {IKE_PRF_HMAC_SHA1, IKE_PRF_HMAC_SHA2_256, IKE_PRF_HMAC_SHA2_384,
+                                    IKE_PRF_HMAC_SHA2_512};
     struct material m;
     material_init(&m, 256);
     for (size_t i = 0; i < 4; i++) {
@@ -145,8 +153,7 @@ static void check_sa_keys(const struct sa_case *tc, struct material *m)
     assert_int_equal(ike_keys_skeyseed(prf, &m->nonces, m->g_ir, &skeyseed), IKE_OK);
     struct ike_keys_sa k;
     assert_int_equal(
-        ike_keys_sa_derive(prf, &tc->suite, skeyseed, &m->nonces, m->spi_i, m->spi_r, &k),
-        IKE_OK);
+        ike_keys_sa_derive(prf, &tc->suite, skeyseed, &m->nonces, m->spi_i, m->spi_r, &k), IKE_OK);
 
     /* {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}
      *     = prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr) */
@@ -155,15 +162,15 @@ static void check_sa_keys(const struct sa_case *tc, struct material *m)
     s_len += cat(s + s_len, m->spi_i, 8, m->spi_r, 8);
     size_t total = 3 * p + 2 * tc->integ_len + 2 * tc->encr_len;
     ref_prf_plus(tc->prf, skeyseed->data, skeyseed->len, s, s_len, km, total);
-    const uint8_t *at = km;
-    assert_secret(k.sk_d, at, p), at += p;
-    assert_secret(k.sk_ai, at, tc->integ_len), at += tc->integ_len;
-    assert_secret(k.sk_ar, at, tc->integ_len), at += tc->integ_len;
-    assert_secret(k.sk_ei, at, tc->encr_len), at += tc->encr_len;
-    assert_secret(k.sk_er, at, tc->encr_len), at += tc->encr_len;
-    assert_secret(k.sk_pi, at, p), at += p;
-    assert_secret(k.sk_pr, at, p), at += p;
-    assert_true(at == km + total);
+    size_t at = 0;
+    assert_secret(k.sk_d, km + advance(&at, p), p);
+    assert_secret(k.sk_ai, km + advance(&at, tc->integ_len), tc->integ_len);
+    assert_secret(k.sk_ar, km + advance(&at, tc->integ_len), tc->integ_len);
+    assert_secret(k.sk_ei, km + advance(&at, tc->encr_len), tc->encr_len);
+    assert_secret(k.sk_er, km + advance(&at, tc->encr_len), tc->encr_len);
+    assert_secret(k.sk_pi, km + advance(&at, p), p);
+    assert_secret(k.sk_pr, km + advance(&at, p), p);
+    assert_int_equal(at, total);
     ike_keys_sa_clear(&k);
     assert_null(k.sk_d);
     ike_secret_free(skeyseed);
@@ -227,8 +234,8 @@ static void check_child(uint16_t prf_id, const struct ike_keys_suite *esp, size_
     assert_int_equal(ike_secret_new(ike_prf_len(prf), &sk_d), IKE_OK);
     assert_int_equal(RAND_bytes(sk_d->data, (int)sk_d->len), 1);
     struct ike_keys_child k;
-    assert_int_equal(
-        ike_keys_child_derive(prf, esp, sk_d, pfs ? m.g_ir : NULL, &m.nonces, &k), IKE_OK);
+    assert_int_equal(ike_keys_child_derive(prf, esp, sk_d, pfs ? m.g_ir : NULL, &m.nonces, &k),
+                     IKE_OK);
 
     uint8_t s[512], km[512];
     size_t s_len = pfs ? cat(s, m.g_ir->data, m.g_ir->len, NULL, 0) : 0;
@@ -291,17 +298,15 @@ static void test_suite_errors(void **state)
     struct ike_keys_suite unknown = {IKE_ENCR_3DES, 0, IKE_INTEG_HMAC_SHA1_96};
     struct ike_keys_suite bad_integ = {IKE_ENCR_AES_CBC, 128, IKE_INTEG_AES_XCBC_96};
     struct ike_keys_suite ok = {IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA1_96};
-    assert_int_equal(ike_keys_sa_derive(prf, &aead_with_integ, m.g_ir, &m.nonces, m.spi_i,
-                                        m.spi_r, &k),
-                     IKE_E_INVALID_ARG);
     assert_int_equal(
-        ike_keys_sa_derive(prf, &cbc_without, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
+        ike_keys_sa_derive(prf, &aead_with_integ, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
         IKE_E_INVALID_ARG);
+    assert_int_equal(ike_keys_sa_derive(prf, &cbc_without, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
+                     IKE_E_INVALID_ARG);
     assert_int_equal(ike_keys_sa_derive(prf, &unknown, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
                      IKE_E_UNSUPPORTED);
-    assert_int_equal(
-        ike_keys_sa_derive(prf, &bad_integ, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
-        IKE_E_UNSUPPORTED);
+    assert_int_equal(ike_keys_sa_derive(prf, &bad_integ, m.g_ir, &m.nonces, m.spi_i, m.spi_r, &k),
+                     IKE_E_UNSUPPORTED);
     assert_null(k.sk_d);
     /* Nonces must be 16..256 octets. */
     struct ike_keys_nonces short_ni = {m.ni, 15, m.nr, sizeof(m.nr)};
@@ -316,10 +321,9 @@ static void test_suite_errors(void **state)
 
 /* ---- shared-key AUTH, §2.15 ---- */
 
-static void ref_psk_auth(uint16_t prf_id, const uint8_t *psk, size_t psk_len,
-                         const uint8_t *sk_p, size_t sk_p_len, const uint8_t *msg, size_t msg_len,
-                         const uint8_t *nonce, size_t nonce_len, const uint8_t *id, size_t id_len,
-                         uint8_t *out)
+static void ref_psk_auth(uint16_t prf_id, const uint8_t *psk, size_t psk_len, const uint8_t *sk_p,
+                         size_t sk_p_len, const uint8_t *msg, size_t msg_len, const uint8_t *nonce,
+                         size_t nonce_len, const uint8_t *id, size_t id_len, uint8_t *out)
 {
     uint8_t maced_id[64], padded[64], octets[1024];
     size_t p = ref_prf(prf_id, sk_p, sk_p_len, id, id_len, maced_id);
@@ -335,8 +339,8 @@ static void test_psk_auth(void **state)
                                     IKE_PRF_HMAC_SHA2_512};
     uint8_t msg[300], nonce[32];
     /* IDi body: type FQDN, 3 reserved octets, "vpn.example.org" */
-    static const uint8_t id[] = {IKE_ID_FQDN, 0, 0, 0, 'v', 'p', 'n', '.', 'e', 'x', 'a',
-                                 'm',         'p', 'l', 'e', '.', 'o', 'r', 'g'};
+    static const uint8_t id[] = {IKE_ID_FQDN, 0,   0,   0,   'v', 'p', 'n', '.', 'e', 'x',
+                                 'a',         'm', 'p', 'l', 'e', '.', 'o', 'r', 'g'};
     assert_int_equal(RAND_bytes(msg, sizeof(msg)), 1);
     assert_int_equal(RAND_bytes(nonce, sizeof(nonce)), 1);
     struct ike_secret *psk = NULL;
@@ -353,8 +357,7 @@ static void test_psk_auth(void **state)
 
         uint8_t auth[64], expect[64];
         size_t auth_len = 0;
-        assert_int_equal(ike_auth_psk_compute(prf, psk, sk_p, &oct, auth, sizeof(auth),
-                                              &auth_len),
+        assert_int_equal(ike_auth_psk_compute(prf, psk, sk_p, &oct, auth, sizeof(auth), &auth_len),
                          IKE_OK);
         assert_int_equal(auth_len, p);
         ref_psk_auth(prfs[i], psk->data, psk->len, sk_p->data, p, msg, sizeof(msg), nonce,
@@ -372,8 +375,7 @@ static void test_psk_auth(void **state)
         assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &oct, auth, p, &diag), IKE_E_AUTH);
         assert_non_null(strstr(diag.reason, "does not match"));
         auth[p - 1] ^= 0x01;
-        assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &oct, auth, p - 1, &diag),
-                         IKE_E_AUTH);
+        assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &oct, auth, p - 1, &diag), IKE_E_AUTH);
         assert_non_null(strstr(diag.reason, "length"));
         /* Every piece of the signed octets is bound. */
         msg[10] ^= 0x40;
@@ -384,8 +386,7 @@ static void test_psk_auth(void **state)
         nonce[0] ^= 0x40;
         struct ike_auth_octets other_id = oct;
         other_id.id_body_len--;
-        assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &other_id, auth, p, NULL),
-                         IKE_E_AUTH);
+        assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &other_id, auth, p, NULL), IKE_E_AUTH);
         sk_p->data[0] ^= 0x40;
         assert_int_equal(ike_auth_psk_verify(prf, psk, sk_p, &oct, auth, p, NULL), IKE_E_AUTH);
         sk_p->data[0] ^= 0x40;

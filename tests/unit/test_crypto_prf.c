@@ -73,24 +73,33 @@ struct hmac_case {
     const char *sha512;
 };
 
-#define FILL(v, n) {(v), 0, (n), NULL}
-#define COUNT(n) {0, 1, (n), NULL}
-#define STR(s) {0, 0, 0, (s)}
+#define FILL(v, n)                                                                                 \
+    {                                                                                              \
+        (v), 0, (n), NULL                                                                          \
+    }
+#define COUNT(n)                                                                                   \
+    {                                                                                              \
+        0, 1, (n), NULL                                                                            \
+    }
+#define STR(s)                                                                                     \
+    {                                                                                              \
+        0, 0, 0, (s)                                                                               \
+    }
 
 /* RFC 2202 §3 (HMAC-SHA-1): its test cases 6 and 7 use an 80-octet key. */
 static const struct hmac_case rfc2202[] = {
-    {"2202-1", FILL(0x0b, 20), STR("Hi There"), 0,
-     "b617318655057264e28bc0b6fb378c8ef146be00", NULL, NULL, NULL},
+    {"2202-1", FILL(0x0b, 20), STR("Hi There"), 0, "b617318655057264e28bc0b6fb378c8ef146be00", NULL,
+     NULL, NULL},
     {"2202-2", STR("Jefe"), STR("what do ya want for nothing?"), 0,
      "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79", NULL, NULL, NULL},
-    {"2202-3", FILL(0xaa, 20), FILL(0xdd, 50), 0,
-     "125d7342b9ac11cd91a39af48aa17b4f63f175d3", NULL, NULL, NULL},
-    {"2202-4", COUNT(25), FILL(0xcd, 50), 0,
-     "4c9007f4026250c6bc8414f9bf50c86c2d7235da", NULL, NULL, NULL},
+    {"2202-3", FILL(0xaa, 20), FILL(0xdd, 50), 0, "125d7342b9ac11cd91a39af48aa17b4f63f175d3", NULL,
+     NULL, NULL},
+    {"2202-4", COUNT(25), FILL(0xcd, 50), 0, "4c9007f4026250c6bc8414f9bf50c86c2d7235da", NULL, NULL,
+     NULL},
     {"2202-5", FILL(0x0c, 20), STR("Test With Truncation"), 0,
      "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04", NULL, NULL, NULL},
-    {"2202-5-96", FILL(0x0c, 20), STR("Test With Truncation"), 12,
-     "4c1a03424b55e07fe7f27be1", NULL, NULL, NULL},
+    {"2202-5-96", FILL(0x0c, 20), STR("Test With Truncation"), 12, "4c1a03424b55e07fe7f27be1", NULL,
+     NULL, NULL},
     {"2202-6", FILL(0xaa, 80), STR("Test Using Larger Than Block-Size Key - Hash Key First"), 0,
      "aa4ae5e15272d00e95705637ce8a3b55ed402112", NULL, NULL, NULL},
     {"2202-7", FILL(0xaa, 80),
@@ -157,7 +166,8 @@ static void check_prf(uint16_t prf_id, const struct hmac_case *tc, const char *e
     assert_int_equal(ike_prf_id(prf), prf_id);
     assert_int_equal(expect_len, tc->trunc ? tc->trunc : ike_prf_len(prf));
     /* Split the data in two chunks: the PRF input is their concatenation. */
-    struct ike_prf_chunk in[] = {{data, data_len / 2}, {data + data_len / 2, data_len - data_len / 2}};
+    struct ike_prf_chunk in[] = {{data, data_len / 2},
+                                 {data + data_len / 2, data_len - data_len / 2}};
     assert_int_equal(ike_prf_compute(prf, key, key_len, in, 2, out), IKE_OK);
     if (memcmp(out, expect, expect_len) != 0)
         fail_msg("%s with PRF %u differs", tc->name, prf_id);
@@ -228,8 +238,8 @@ static void ref_hmac(const char *digest, const uint8_t *key, size_t key_len, con
                      size_t data_len, uint8_t *out, size_t out_len)
 {
     size_t n = 0;
-    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, key_len, data, data_len,
-                              out, out_len, &n));
+    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, key_len, data, data_len, out,
+                              out_len, &n));
     assert_int_equal(n, out_len);
 }
 

@@ -44,8 +44,8 @@ static size_t unhex(const char *hex, uint8_t *out, size_t max)
 }
 
 static struct ike_sk_cipher *cipher_new(uint16_t encr, uint16_t bits, uint16_t integ,
-                                    const uint8_t *ek, size_t ek_len, const uint8_t *ik,
-                                    size_t ik_len)
+                                        const uint8_t *ek, size_t ek_len, const uint8_t *ik,
+                                        size_t ik_len)
 {
     struct ike_sk_cipher *c = NULL;
     struct ike_diag diag = {0};
@@ -149,8 +149,8 @@ static void ref_cbc_hmac(const char *cipher, const char *digest, const uint8_t *
     memcpy(msg + aad_len, iv, 16);
     memcpy(msg + aad_len + 16, ct, len);
     size_t n = 0;
-    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, ik, ik_len, msg,
-                              aad_len + 16 + len, mac, 64, &n));
+    assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, ik, ik_len, msg, aad_len + 16 + len,
+                              mac, 64, &n));
 }
 
 /* RFC 3602 §4 cases 2 and 4 (AES-128-CBC) through the SK API, and the ICV
@@ -193,8 +193,7 @@ static void test_cbc_rfc3602_and_icv(void **state)
             struct ike_sk_cipher *c =
                 cipher_new(IKE_ENCR_AES_CBC, 128, integs[j].id, key, 16, ik, integs[j].key_len);
             assert_int_equal(ike_sk_cipher_icv_len(c), integs[j].icv_len);
-            assert_int_equal(ike_sk_cipher_seal(c, aad, sizeof(aad), iv, pt, len, ct, icv),
-                             IKE_OK);
+            assert_int_equal(ike_sk_cipher_seal(c, aad, sizeof(aad), iv, pt, len, ct, icv), IKE_OK);
             assert_memory_equal(ct, expect, len);
             ref_cbc_hmac("AES-128-CBC", integs[j].digest, key, ik, integs[j].key_len, aad,
                          sizeof(aad), iv, pt, len, ref_ct, ref_mac);
@@ -247,10 +246,12 @@ static void test_integ_truncation_vectors(void **state)
         size_t ik_len = unhex(cases[i].key, ik, sizeof(ik));
         size_t icv_len = unhex(cases[i].icv, icv, sizeof(icv));
         memset(data, cases[i].data, sizeof(data));
-        struct ike_sk_cipher *c = cipher_new(IKE_ENCR_AES_CBC, 128, cases[i].integ, ek, 16, ik, ik_len);
+        struct ike_sk_cipher *c =
+            cipher_new(IKE_ENCR_AES_CBC, 128, cases[i].integ, ek, 16, ik, ik_len);
         assert_int_equal(ike_sk_cipher_icv_len(c), icv_len);
         struct ike_diag diag = {0};
-        enum ike_status st = ike_sk_cipher_open(c, data, 18, data + 18, data + 34, 16, icv, pt, &diag);
+        enum ike_status st =
+            ike_sk_cipher_open(c, data, 18, data + 18, data + 34, 16, icv, pt, &diag);
         if (st != IKE_OK)
             fail_msg("integrity case %zu: %s (%s)", i, ike_status_str(st), diag.reason);
         icv[icv_len - 1] ^= 0x01;
@@ -355,15 +356,17 @@ static void test_in_place_two_objects(void **state)
         assert_int_equal(RAND_bytes(ek, sizeof(ek)), 1);
         assert_int_equal(RAND_bytes(ik, sizeof(ik)), 1);
         assert_int_equal(RAND_bytes(pt, sizeof(pt)), 1);
-        struct ike_sk_cipher *tx = cipher_new(s->encr, s->bits, s->integ, ek, s->ek_len, ik, s->ik_len);
-        struct ike_sk_cipher *rx = cipher_new(s->encr, s->bits, s->integ, ek, s->ek_len, ik, s->ik_len);
+        struct ike_sk_cipher *tx =
+            cipher_new(s->encr, s->bits, s->integ, ek, s->ek_len, ik, s->ik_len);
+        struct ike_sk_cipher *rx =
+            cipher_new(s->encr, s->bits, s->integ, ek, s->ek_len, ik, s->ik_len);
         for (int msg = 0; msg < 3; msg++) {
             memcpy(buf, pt, MSG_LEN);
             assert_int_equal(ike_sk_cipher_next_iv(tx, iv), IKE_OK);
             assert_int_equal(ike_sk_cipher_seal(tx, aad, AAD_LEN, iv, buf, MSG_LEN, buf, icv),
                              IKE_OK);
-            assert_int_equal(
-                ike_sk_cipher_open(rx, aad, AAD_LEN, iv, buf, MSG_LEN, icv, buf, NULL), IKE_OK);
+            assert_int_equal(ike_sk_cipher_open(rx, aad, AAD_LEN, iv, buf, MSG_LEN, icv, buf, NULL),
+                             IKE_OK);
             assert_memory_equal(buf, pt, MSG_LEN);
         }
         ike_sk_cipher_free(tx);
@@ -374,7 +377,8 @@ static void test_in_place_two_objects(void **state)
 static void test_next_iv(void **state)
 {
     uint8_t key[36] = {0}, ik[32] = {0};
-    struct ike_sk_cipher *gcm = cipher_new(IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, key, 36, NULL, 0);
+    struct ike_sk_cipher *gcm =
+        cipher_new(IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, key, 36, NULL, 0);
     uint8_t a[8], b[8];
     assert_int_equal(ike_sk_cipher_next_iv(gcm, a), IKE_OK);
     assert_int_equal(ike_sk_cipher_next_iv(gcm, b), IKE_OK);
@@ -408,30 +412,29 @@ static void test_bad_lengths(void **state)
     assert_int_equal(ike_sk_cipher_open(cbc, buf, 8, iv, buf, 17, icv, buf, &diag),
                      IKE_E_MALFORMED);
     assert_non_null(strstr(diag.reason, "length 17"));
-    assert_int_equal(ike_sk_cipher_open(cbc, buf, 8, iv, buf, 0, icv, buf, &diag),
-                     IKE_E_MALFORMED);
+    assert_int_equal(ike_sk_cipher_open(cbc, buf, 8, iv, buf, 0, icv, buf, &diag), IKE_E_MALFORMED);
     ike_sk_cipher_free(cbc);
 
     struct ike_sk_cipher *c = (struct ike_sk_cipher *)1;
-    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, key, 32, NULL, 0,
-                                       &c, &diag),
-                     IKE_E_INVALID_ARG);
+    assert_int_equal(
+        ike_sk_cipher_new(IKE_ENCR_AES_GCM_16, 256, IKE_INTEG_NONE, key, 32, NULL, 0, &c, &diag),
+        IKE_E_INVALID_ARG);
     assert_null(c);
     assert_non_null(strstr(diag.reason, "key length 32 != 36"));
     assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_GCM_16, 128, IKE_INTEG_HMAC_SHA2_256_128, key,
                                        20, ik, 32, &c, &diag),
                      IKE_E_INVALID_ARG);
-    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA2_256_128, key,
-                                       16, ik, 20, &c, &diag),
-                     IKE_E_INVALID_ARG);
-    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, key, 16, NULL, 0,
-                                       &c, &diag),
-                     IKE_E_UNSUPPORTED);
-    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_3DES, 0, IKE_INTEG_HMAC_SHA1_96, key, 24, ik, 20,
-                                       &c, &diag),
-                     IKE_E_UNSUPPORTED);
-    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_CBC, 100, IKE_INTEG_HMAC_SHA1_96, key, 16,
+    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_CBC, 128, IKE_INTEG_HMAC_SHA2_256_128, key, 16,
                                        ik, 20, &c, &diag),
+                     IKE_E_INVALID_ARG);
+    assert_int_equal(
+        ike_sk_cipher_new(IKE_ENCR_AES_CBC, 128, IKE_INTEG_NONE, key, 16, NULL, 0, &c, &diag),
+        IKE_E_UNSUPPORTED);
+    assert_int_equal(
+        ike_sk_cipher_new(IKE_ENCR_3DES, 0, IKE_INTEG_HMAC_SHA1_96, key, 24, ik, 20, &c, &diag),
+        IKE_E_UNSUPPORTED);
+    assert_int_equal(ike_sk_cipher_new(IKE_ENCR_AES_CBC, 100, IKE_INTEG_HMAC_SHA1_96, key, 16, ik,
+                                       20, &c, &diag),
                      IKE_E_UNSUPPORTED);
     assert_null(c);
 }

@@ -21,7 +21,7 @@
 #include <ike/secret.h>
 
 /* The literal pad of §2.15, 17 octets, no terminating NUL. */
-#define IKE_AUTH_KEY_PAD "Key Pad for IKEv2"
+#define IKE_AUTH_KEY_PAD     "Key Pad for IKEv2"
 #define IKE_AUTH_KEY_PAD_LEN 17
 
 struct ike_auth_octets {
@@ -40,8 +40,7 @@ struct ike_auth_octets {
 /* out (ike_prf_len octets) = prf(SK_p, RestOfIDPayload): the MACedIDFor*
  * part of the signed octets, shared with signature authentication. */
 IKE_API enum ike_status ike_auth_maced_id(struct ike_prf *prf, const struct ike_secret *sk_p,
-                                          const uint8_t *id_body, size_t id_body_len,
-                                          uint8_t *out);
+                                          const uint8_t *id_body, size_t id_body_len, uint8_t *out);
 
 /* Writes the AUTH data (ike_prf_len(prf) octets) to auth, which has room for
  * auth_size octets; *auth_len receives the length. */

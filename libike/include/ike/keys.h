@@ -56,8 +56,8 @@ struct ike_keys_child {
 
 /* Octets of SK_e* / SK_a* for a suite; IKE_E_UNSUPPORTED for an unknown
  * transform, IKE_E_INVALID_ARG for AEAD with integrity or non-AEAD without. */
-IKE_API enum ike_status ike_keys_suite_lengths(const struct ike_keys_suite *suite,
-                                               size_t *encr_len, size_t *integ_len);
+IKE_API enum ike_status ike_keys_suite_lengths(const struct ike_keys_suite *suite, size_t *encr_len,
+                                               size_t *integ_len);
 
 /* SKEYSEED = prf(Ni | Nr, g^ir)  (IKE_SA_INIT). */
 IKE_API enum ike_status ike_keys_skeyseed(struct ike_prf *prf, const struct ike_keys_nonces *n,
@@ -86,8 +86,7 @@ IKE_API void ike_keys_sa_clear(struct ike_keys_sa *keys);
 /* KEYMAT = prf+(SK_d, Ni | Nr), or prf+(SK_d, g^ir (new) | Ni | Nr) with PFS
  * (g_ir non-NULL), split into encr_i | integ_i | encr_r | integ_r. prf is
  * the PRF of the IKE SA that owns SK_d. */
-IKE_API enum ike_status ike_keys_child_derive(struct ike_prf *prf,
-                                              const struct ike_keys_suite *esp,
+IKE_API enum ike_status ike_keys_child_derive(struct ike_prf *prf, const struct ike_keys_suite *esp,
                                               const struct ike_secret *sk_d,
                                               const struct ike_secret *g_ir,
                                               const struct ike_keys_nonces *n,

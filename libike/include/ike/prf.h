@@ -39,8 +39,7 @@ IKE_API size_t ike_prf_len(const struct ike_prf *prf);
 
 /* out (ike_prf_len octets) = prf(key, in[0] | in[1] | ...). */
 IKE_API enum ike_status ike_prf_compute(struct ike_prf *prf, const uint8_t *key, size_t key_len,
-                                        const struct ike_prf_chunk *in, size_t n_in,
-                                        uint8_t *out);
+                                        const struct ike_prf_chunk *in, size_t n_in, uint8_t *out);
 
 /* *out = the first out_len octets of prf+(key, seed), where seed is the
  * concatenation of the chunks: T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n).
