@@ -118,6 +118,8 @@ static enum ike_status decode_chain(struct ike_msg *msg, struct ike_pld_ctx *ctx
 enum ike_status ike_msg_decode(struct ike_msg *msg, const uint8_t *data, size_t len,
                                struct ike_diag *diag)
 {
+    if (msg->arena || msg->first)
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG, "decode: message not cleared");
     enum ike_status st = ike_hdr_decode(data, len, &msg->hdr, diag);
     if (st != IKE_OK)
         return st;

@@ -56,6 +56,35 @@ static const struct ike_name notify_names[] = {
 
 #undef N
 
+/* Registered numbers without an IKE_N_* constant yet, so logs of real
+ * peers stay readable (IANA "IKEv2 Notify Message Types"). */
+static const struct ike_name notify_names_extra[] = {
+    {40, "UNACCEPTABLE_ADDRESSES"},
+    {41, "UNEXPECTED_NAT_DETECTED"},
+    {42, "USE_ASSIGNED_HoA"},
+    {16397, "ADDITIONAL_IP4_ADDRESS"},
+    {16398, "ADDITIONAL_IP6_ADDRESS"},
+    {16399, "NO_ADDITIONAL_ADDRESSES"},
+    {16400, "UPDATE_SA_ADDRESSES"},
+    {16401, "COOKIE2"},
+    {16402, "NO_NATS_ALLOWED"},
+    {16403, "AUTH_LIFETIME"},
+    {16405, "ANOTHER_AUTH_FOLLOWS"},
+    {16407, "REDIRECT"},
+    {16408, "REDIRECTED_FROM"},
+    {16417, "EAP_ONLY_AUTHENTICATION"},
+    {16418, "CHILDLESS_IKEV2_SUPPORTED"},
+    {16419, "QUICK_CRASH_DETECTION"},
+    {16435, "USE_PPK"},
+    {16436, "PPK_IDENTITY"},
+    {16437, "NO_PPK_AUTH"},
+    {16438, "INTERMEDIATE_EXCHANGE_SUPPORTED"},
+    {16439, "IP4_ALLOWED"},
+    {16440, "IP6_ALLOWED"},
+    {16441, "ADDITIONAL_KEY_EXCHANGE"},
+    {16442, "USE_AGGFRAG"},
+};
+
 static const struct ike_name exchange_names[] = {
     {IKE_EXCH_IKE_SA_INIT, "IKE_SA_INIT"},
     {IKE_EXCH_IKE_AUTH, "IKE_AUTH"},
@@ -103,7 +132,8 @@ const char *ike_payload_name(uint8_t type)
 
 const char *ike_notify_name(uint16_t type)
 {
-    return NAME_FIND(notify_names, type);
+    const char *name = NAME_FIND(notify_names, type);
+    return strcmp(name, "UNKNOWN") ? name : NAME_FIND(notify_names_extra, type);
 }
 
 const char *ike_protocol_name(uint8_t protocol)

@@ -99,17 +99,16 @@ static const struct ike_pld_rule info[] = {
     {IKE_PLD_VENDOR, 0, MANY, IN},
 };
 
-static const struct ike_rule_group sk_group = {IKE_GROUP_EXACTLY_ONE, 2,
-                                               {IKE_PLD_SK, IKE_PLD_SKF}};
+#define SK_GROUP {IKE_GROUP_EXACTLY_ONE, 2, {IKE_PLD_SK, IKE_PLD_SKF}}
 static const struct ike_rule_group auth_groups[] = {
-    sk_group,
+    SK_GROUP,
     {IKE_GROUP_ALL_OR_NONE, 3, {IKE_PLD_SA, IKE_PLD_TSI, IKE_PLD_TSR}},
 };
 static const struct ike_rule_group child_groups[] = {
-    sk_group,
+    SK_GROUP,
     {IKE_GROUP_ALL_OR_NONE, 2, {IKE_PLD_TSI, IKE_PLD_TSR}},
 };
-static const struct ike_rule_group info_groups[] = {sk_group};
+static const struct ike_rule_group info_groups[] = {SK_GROUP};
 
 static const struct ike_msg_rules rule_tables[] = {
     {IKE_EXCH_IKE_SA_INIT, false, "IKE_SA_INIT request", init_req, COUNT(init_req), NULL, 0,

@@ -195,7 +195,8 @@ static enum ike_status prop_count(struct ike_diag *diag, struct ike_rd rd, size_
         if (++*n > IKE_SA_MAX_PROPOSALS)
             return ike_diag_fail(diag, IKE_E_MALFORMED, "SA payload: more than %u proposals",
                                  IKE_SA_MAX_PROPOSALS);
-        if (!ike_rd_skip(&rd, 2) || !ike_rd_u16(&rd, &len) || len < 4 || !ike_rd_skip(&rd, len - 4u))
+        if (!ike_rd_skip(&rd, 2) || !ike_rd_u16(&rd, &len) || len < 4 ||
+            !ike_rd_skip(&rd, len - 4u))
             break;
     }
     return IKE_OK;

@@ -20,8 +20,7 @@
  */
 enum ike_status ike_sk_seal_msg(const struct ike_msg *outer, uint8_t sk_type,
                                 const struct ike_pld_sk *frame, const uint8_t *pt, size_t pt_len,
-                                struct ike_sk_cipher *c, struct ike_wr *wr,
-                                struct ike_diag *diag);
+                                struct ike_sk_cipher *c, struct ike_wr *wr, struct ike_diag *diag);
 
 /*
  * Checks the body of msg->sk (decoded), verifies it and decrypts it. On

@@ -209,7 +209,8 @@ static void test_misuse(void **state)
     uint8_t pld[32];
     const uint8_t body[16] = {0};
     size_t pl = helper_msg_pld(pld, IKE_PLD_NONE, 0, body, sizeof(body));
-    n = helper_msg_frame(frame, sizeof(frame), IKE_EXCH_INFORMATIONAL, 0, true, IKE_PLD_SK, pld, pl);
+    n = helper_msg_frame(frame, sizeof(frame), IKE_EXCH_INFORMATIONAL, 0, true, IKE_PLD_SK, pld,
+                         pl);
     assert_int_equal(ike_msg_decode(&dec, frame, n, &diag), IKE_OK);
     assert_int_equal(ike_msg_decode_inner(&dec, NULL, 0, IKE_PLD_NONE, &diag), IKE_OK);
     assert_int_equal(ike_msg_decode_inner(&dec, NULL, 0, IKE_PLD_NONE, &diag), IKE_E_INVALID_ARG);

@@ -175,9 +175,11 @@ static void test_build_roundtrip(void **state)
     ike_msg_init(&msg, SPI_I, NULL, IKE_EXCH_IKE_SA_INIT, IKE_FLAG_INITIATOR, 0);
     assert_non_null(ike_msg_add_ke(&msg, IKE_DH_MODP_2048, ke, sizeof(ke)));
     assert_non_null(ike_msg_add_nonce(&msg, nonce, sizeof(nonce)));
-    assert_non_null(ike_msg_add_id(&msg, IKE_PLD_IDI, IKE_ID_FQDN, (const uint8_t *)"gw.example", 10));
-    assert_non_null(ike_msg_add_id(&msg, IKE_PLD_IDR, IKE_ID_IPV4_ADDR, (const uint8_t *)"\xcb\0\x71\1", 4));
-    assert_non_null(ike_msg_add_cert(&msg, IKE_PLD_CERT, IKE_CERT_X509_SIGNATURE, cert, sizeof(cert)));
+    const uint8_t *fqdn = (const uint8_t *)"gw.example", *ip4 = (const uint8_t *)"\xcb\0\x71\1";
+    assert_non_null(ike_msg_add_id(&msg, IKE_PLD_IDI, IKE_ID_FQDN, fqdn, 10));
+    assert_non_null(ike_msg_add_id(&msg, IKE_PLD_IDR, IKE_ID_IPV4_ADDR, ip4, 4));
+    assert_non_null(
+        ike_msg_add_cert(&msg, IKE_PLD_CERT, IKE_CERT_X509_SIGNATURE, cert, sizeof(cert)));
     assert_non_null(ike_msg_add_cert(&msg, IKE_PLD_CERTREQ, IKE_CERT_X509_SIGNATURE, cert, 40));
     assert_non_null(ike_msg_add_auth(&msg, IKE_AUTH_DIGITAL_SIGNATURE, auth, sizeof(auth)));
     assert_non_null(ike_msg_add_vendor(&msg, (const uint8_t *)"haiked", 6));

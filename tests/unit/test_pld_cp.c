@@ -74,7 +74,8 @@ static void test_malformed(void **state)
     n = helper_msg_hex("01 000000 0001 0000 00", b, sizeof(b));
     helper_msg_pld_fail(IKE_PLD_CP, false, b, n, IKE_E_MALFORMED,
                         "CP attribute 2: 1 octets left < header 4");
-    helper_msg_pld_fail(IKE_PLD_CP, false, b, 2, IKE_E_MALFORMED, "CP payload body 2 < fixed part 4");
+    helper_msg_pld_fail(IKE_PLD_CP, false, b, 2, IKE_E_MALFORMED,
+                        "CP payload body 2 < fixed part 4");
 }
 
 static void test_attribute_cap(void **state)

@@ -58,7 +58,8 @@ static void test_malformed(void **state)
     helper_msg_pld_fail(IKE_PLD_DELETE, false, b, n, IKE_E_MALFORMED,
                         "D payload: 65535 SPIs of 4 octets != 4 octets left");
     n = helper_msg_hex("07 04 0001 c1000001", b, sizeof(b));
-    helper_msg_pld_fail(IKE_PLD_DELETE, false, b, n, IKE_E_MALFORMED, "D payload protocol 7 unknown");
+    helper_msg_pld_fail(IKE_PLD_DELETE, false, b, n, IKE_E_MALFORMED,
+                        "D payload protocol 7 unknown");
     helper_msg_pld_fail(IKE_PLD_DELETE, false, b, 3, IKE_E_MALFORMED,
                         "D payload body 3 < fixed part 4");
 }

@@ -213,7 +213,8 @@ static void test_builders_and_readers(void **state)
 
     /* A reader applied to the wrong type refuses. */
     assert_int_equal(ike_notify_get_group(&p->notify, &group, &diag), IKE_E_INVALID_ARG);
-    assert_non_null(strstr(diag.reason, "N(IPSEC_REPLAY_COUNTER_SYNC) read as N(INVALID_KE_PAYLOAD)"));
+    assert_non_null(
+        strstr(diag.reason, "N(IPSEC_REPLAY_COUNTER_SYNC) read as N(INVALID_KE_PAYLOAD)"));
     assert_int_equal(ike_notify_get_spi(&p->notify, &spi, &diag), IKE_E_INVALID_ARG);
     assert_non_null(strstr(diag.reason, "carries no Child SA SPI"));
     ike_msg_clear(&dec);

@@ -15,7 +15,8 @@ static size_t auth_frame(uint8_t *out, size_t cap, uint8_t type, uint8_t next,
 {
     uint8_t pld[512];
     size_t n = helper_msg_pld(pld, next, 0, body, len);
-    memcpy(pld + n, extra, extra_len);
+    if (extra_len)
+        memcpy(pld + n, extra, extra_len);
     return helper_msg_frame(out, cap, IKE_EXCH_IKE_AUTH, IKE_FLAG_INITIATOR, true, type, pld,
                             n + extra_len);
 }

@@ -392,7 +392,8 @@ IKE_API size_t ike_msg_count(const struct ike_msg *msg, uint8_t type);
 IKE_API enum ike_status ike_hdr_decode(const uint8_t *data, size_t len, struct ike_hdr *hdr,
                                        struct ike_diag *diag);
 
-/* msg must be zeroed or cleared. Copies data. On any failure after the
+/* msg must be zeroed or cleared (one still owning memory is refused with
+ * IKE_E_INVALID_ARG). Copies data. On any failure after the
  * header was read, msg->hdr stays filled (so an error notify can be sent
  * back); always ike_msg_clear() msg afterwards, whatever the status. */
 IKE_API enum ike_status ike_msg_decode(struct ike_msg *msg, const uint8_t *data, size_t len,

@@ -93,10 +93,9 @@ IKE_API size_t ike_sk_frag_max_len(size_t path_mtu, bool ipv6, bool non_esp_mark
  * caller decides whether to fragment at all (RFC 7383 §2.5.1).
  * *frags is an array of *n_frags datagrams; free with ike_sk_frags_free().
  */
-IKE_API enum ike_status ike_sk_protect_fragments(const struct ike_msg *msg,
-                                                 struct ike_sk_cipher *c, size_t max_len,
-                                                 struct ike_sk_frag **frags, size_t *n_frags,
-                                                 struct ike_diag *diag);
+IKE_API enum ike_status ike_sk_protect_fragments(const struct ike_msg *msg, struct ike_sk_cipher *c,
+                                                 size_t max_len, struct ike_sk_frag **frags,
+                                                 size_t *n_frags, struct ike_diag *diag);
 /* Wipes and frees every datagram and the array; NULL is fine. */
 IKE_API void ike_sk_frags_free(struct ike_sk_frag *frags, size_t n_frags);
 
@@ -130,7 +129,10 @@ IKE_API void ike_sk_frags_free(struct ike_sk_frag *frags, size_t n_frags);
  *     concatenated in order, with fragment 1's Next Payload as first type.
  *     IKE_SK_REASM_COMPLETE; the reassembler is then empty again.
  * The Next Payload of fragments 2..N and their unencrypted payloads (if
- * any) are ignored.
+ * any) are ignored. A fragment arriving after its message completed (a
+ * retransmission) starts a new reassembly: recognising a retransmitted
+ * request by its Message ID (RFC 7383 §2.6.1) is the exchange layer's job,
+ * which also decides when to give up on a pending one (reset).
  */
 
 #define IKE_SK_REASM_MAX_FRAGS 128u
@@ -165,7 +167,6 @@ IKE_API bool ike_sk_reasm_pending(const struct ike_sk_reasm *r, uint32_t *messag
  */
 IKE_API enum ike_status ike_sk_reasm_add(struct ike_sk_reasm *r, const struct ike_msg *frag,
                                          struct ike_sk_cipher *c, struct ike_msg *out,
-                                         enum ike_sk_reasm_result *result,
-                                         struct ike_diag *diag);
+                                         enum ike_sk_reasm_result *result, struct ike_diag *diag);
 
 #endif
