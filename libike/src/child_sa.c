@@ -1,6 +1,7 @@
 /* CHILD SAs: the ESP proposal, traffic selectors and keys of a CHILD SA
  * negotiated inside IKE_AUTH (RFC 7296 §1.2, §2.9, §2.17), both roles,
- * its installation through the context and its CHILD_SA_ADD event. */
+ * its installation through the context and its CHILD_SA_ADD event; key
+ * derivation and lookups shared with CREATE_CHILD_SA (exch_child_*.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 
 #include "sa_internal.h"
 
-static void put_spi(uint8_t *b, uint32_t spi)
+void ike_child_put_spi(uint8_t *b, uint32_t spi)
 {
     b[0] = (uint8_t)(spi >> 24);
     b[1] = (uint8_t)(spi >> 16);
@@ -17,7 +18,7 @@ static void put_spi(uint8_t *b, uint32_t spi)
     b[3] = (uint8_t)spi;
 }
 
-static uint32_t get_spi(const uint8_t *b)
+uint32_t ike_child_get_spi(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
@@ -31,17 +32,17 @@ static enum ike_status key_put(struct ike_key_export *k, const struct ike_secret
     return IKE_OK;
 }
 
-enum ike_status ike_child_derive(struct ike_sa *sa, struct ike_child_export *c,
-                                 struct ike_diag *diag)
+enum ike_status ike_child_derive_keys(struct ike_sa *sa, struct ike_child_export *c,
+                                      bool exch_initiator, const struct ike_secret *g_ir,
+                                      const struct ike_keys_nonces *n, struct ike_diag *diag)
 {
-    const struct ike_sa_init_data *in = sa->init;
     struct ike_keys_suite suite = {c->encr_id, c->encr_key_bits, c->integ_id};
-    struct ike_keys_nonces n = {in->ni, in->ni_len, in->nr, in->nr_len};
     struct ike_keys_child k = {0};
-    enum ike_status st = ike_keys_child_derive(sa->prf, &suite, sa->keys.sk_d, NULL, &n, &k);
+    enum ike_status st = ike_keys_child_derive(sa->prf, &suite, sa->keys.sk_d, g_ir, n, &k);
     if (st == IKE_OK) {
-        /* encr_i/integ_i protect initiator -> responder traffic */
-        bool i = sa->initiator;
+        /* encr_i/integ_i protect traffic from the initiator of the
+         * exchange that created the CHILD SA (§2.17) */
+        bool i = exch_initiator;
         st = key_put(&c->encr_out, i ? k.encr_i : k.encr_r);
         if (st == IKE_OK)
             st = key_put(&c->integ_out, i ? k.integ_i : k.integ_r);
@@ -54,6 +55,32 @@ enum ike_status ike_child_derive(struct ike_sa *sa, struct ike_child_export *c,
     if (st != IKE_OK)
         return ike_diag_fail(diag, st, "CHILD SA key derivation: %s", ike_status_str(st));
     return IKE_OK;
+}
+
+enum ike_status ike_child_derive(struct ike_sa *sa, struct ike_child_export *c,
+                                 struct ike_diag *diag)
+{
+    const struct ike_sa_init_data *in = sa->init;
+    struct ike_keys_nonces n = {in->ni, in->ni_len, in->nr, in->nr_len};
+    return ike_child_derive_keys(sa, c, sa->initiator, NULL, &n, diag);
+}
+
+struct ike_child_export *ike_child_find(struct ike_sa *sa, bool inbound, uint32_t spi)
+{
+    for (size_t i = 0; i < sa->n_children; i++)
+        if ((inbound ? sa->children[i].spi_in : sa->children[i].spi_out) == spi)
+            return &sa->children[i];
+    return NULL;
+}
+
+const struct ike_cfg_child *ike_child_cfg_by_name(const struct ike_sa *sa, const char *name)
+{
+    for (size_t i = 0; i < sa->cfg->n_children; i++) {
+        const char *n = sa->cfg->children[i].name ? sa->cfg->children[i].name : "-";
+        if (strncmp(n, name, IKE_EXPORT_NAME_MAX - 1) == 0)
+            return &sa->cfg->children[i];
+    }
+    return NULL;
 }
 
 enum ike_status ike_child_add(struct ike_sa *sa, const struct ike_child_export *c)
@@ -77,15 +104,20 @@ enum ike_status ike_child_add(struct ike_sa *sa, const struct ike_child_export *
     }
     sa->children = grown;
     sa->children[sa->n_children++] = *c;
-    ike_sa_emit_child_add(sa, c);
+    ike_life_child_init(sa, &sa->children[sa->n_children - 1]); /* lifetimes (sa_lifetime.c) */
+    ike_sa_emit_child_add(sa, &sa->children[sa->n_children - 1]);
+    ike_life_child_rearm(sa);
+    char rep[40] = "";
+    if (c->replaces_spi_in)
+        snprintf(rep, sizeof(rep), ", replaces %08x", c->replaces_spi_in);
     ike_sa_log(sa, IKE_LOG_INFO,
                "CHILD SA %s established, SPI in %08x out %08x, local %s, "
-               "remote %s",
-               c->cfg_name, c->spi_in, c->spi_out, l, r);
+               "remote %s%s",
+               c->cfg_name, c->spi_in, c->spi_out, l, r, rep);
     return IKE_OK;
 }
 
-static void child_init(const struct ike_sa *sa, const struct ike_cfg_child *cfg,
+void ike_child_init(const struct ike_sa *sa, const struct ike_cfg_child *cfg,
                        const struct ike_sa_algs *a, struct ike_child_export *c)
 {
     memset(c, 0, sizeof(*c));
@@ -99,6 +131,7 @@ static void child_init(const struct ike_sa *sa, const struct ike_cfg_child *cfg,
     c->encr_key_bits = a->encr_key_bits;
     c->integ_id = a->integ_id;
     c->esn = a->esn;
+    c->pfs_group = a->dh_group; /* ESP: only CREATE_CHILD_SA sets it */
 }
 
 /* ---- initiator ----------------------------------------------------------- */
@@ -107,7 +140,7 @@ enum ike_status ike_child_build_request(struct ike_sa *sa, struct ike_msg *msg)
 {
     const struct ike_cfg_child *c = &sa->cfg->children[0];
     uint8_t spi[4];
-    put_spi(spi, sa->init->child_spi);
+    ike_child_put_spi(spi, sa->init->child_spi);
     enum ike_status st =
         ike_proposal_build(IKE_PROTO_ESP, c->proposals, c->n_proposals, spi, 4, false, msg);
     ike_msg_add_ts(msg, IKE_PLD_TSI, c->local_ts, c->n_local_ts);
@@ -156,9 +189,9 @@ void ike_child_handle_reply(struct ike_sa *sa, const struct ike_msg *resp)
         return;
     }
     struct ike_child_export c;
-    child_init(sa, cfg, &a, &c);
+    ike_child_init(sa, cfg, &a, &c);
     c.spi_in = sa->init->child_spi;
-    c.spi_out = get_spi(sap->sa.proposals[0].spi);
+    c.spi_out = ike_child_get_spi(sap->sa.proposals[0].spi);
     c.n_ts_local = tsi->ts.n_ts;
     ike_ts_to_export(tsi->ts.ts, tsi->ts.n_ts, c.ts_local);
     c.n_ts_remote = tsr->ts.n_ts;
@@ -255,12 +288,12 @@ static uint16_t create(struct ike_sa *sa, const struct ike_msg *req, const struc
             peer = &sap->sa.proposals[i];
     struct ike_child_export c;
     struct ike_diag d = {0};
-    child_init(sa, m->cfg, &m->algs, &c);
+    ike_child_init(sa, m->cfg, &m->algs, &c);
     if (!peer || peer->spi_len != 4 || ike_sa_random_child_spi(&c.spi_in) != IKE_OK) {
         ike_sa_log(sa, IKE_LOG_ERR, "CHILD SA: proposal %u has no 4-octet ESP SPI", m->num);
         return IKE_N_NO_PROPOSAL_CHOSEN;
     }
-    c.spi_out = get_spi(peer->spi);
+    c.spi_out = ike_child_get_spi(peer->spi);
     c.n_ts_local = m->n_tsr; /* the responder's side is TSr */
     ike_ts_to_export(m->tsr, m->n_tsr, c.ts_local);
     c.n_ts_remote = m->n_tsi;
@@ -270,7 +303,7 @@ static uint16_t create(struct ike_sa *sa, const struct ike_msg *req, const struc
         notify = IKE_N_TEMPORARY_FAILURE;
     } else {
         uint8_t spi[4];
-        put_spi(spi, c.spi_in);
+        ike_child_put_spi(spi, c.spi_in);
         ike_proposal_add_chosen(resp, IKE_PROTO_ESP, m->num, spi, 4, &m->algs);
         ike_msg_add_ts(resp, IKE_PLD_TSI, m->tsi, m->n_tsi);
         ike_msg_add_ts(resp, IKE_PLD_TSR, m->tsr, m->n_tsr);

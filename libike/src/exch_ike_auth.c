@@ -106,9 +106,12 @@ enum ike_status ike_exch_ike_auth_start(struct ike_sa *sa, struct ike_diag *diag
     struct ike_msg msg;
     ike_msg_init(&msg, sa->spi_i, sa->spi_r, IKE_EXCH_IKE_AUTH, IKE_FLAG_INITIATOR, sa->send_next);
     enum ike_status st = add_id_auth(sa, &msg);
-    ike_msg_add_notify(&msg, IKE_N_INITIAL_CONTACT, NULL, 0);
+    if (sa->cfg->initial_contact)
+        ike_msg_add_notify(&msg, IKE_N_INITIAL_CONTACT, NULL, 0);
     if (sa->cfg->msgid_sync)
         ike_msg_add_notify(&msg, IKE_N_IKEV2_MESSAGE_ID_SYNC_SUPPORTED, NULL, 0);
+    if (sa->cfg->replay_counter_sync)
+        ike_msg_add_notify(&msg, IKE_N_IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED, NULL, 0);
     if (st == IKE_OK && sa->cfg->n_children)
         st = ike_child_build_request(sa, &msg);
     if (st == IKE_OK)
@@ -137,11 +140,13 @@ enum ike_status ike_exch_ike_auth_reply(struct ike_sa *sa, const struct ike_msg 
     }
     enum ike_status st = check_peer(sa, resp, diag);
     if (st != IKE_OK) {
+        ike_info_send_auth_failed(sa); /* the responder thinks it is established */
         ike_sa_fail(sa, IKE_LOG_ERR, "AUTHENTICATION_FAILED: %s", diag->reason);
         return st;
     }
     ike_sa_request_done(sa);
     sa->peer_msgid_sync = ike_msg_find_notify(resp, IKE_N_IKEV2_MESSAGE_ID_SYNC_SUPPORTED);
+    sa->sync.peer_replay = ike_msg_find_notify(resp, IKE_N_IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED);
     st = ike_sa_transition(sa, IKE_SA_STATE_ESTABLISHED);
     if (st != IKE_OK)
         return ike_diag_fail(diag, st, "IKE_AUTH response in state %s",
@@ -153,6 +158,7 @@ enum ike_status ike_exch_ike_auth_reply(struct ike_sa *sa, const struct ike_msg 
     else if (ike_msg_find(resp, IKE_PLD_SA))
         ike_sa_log(sa, IKE_LOG_WARN, "responder created a CHILD SA we did not ask for: ignored");
     ike_sa_init_data_free(sa);
+    ike_exch_child_create_more(sa); /* further selector pairs: CREATE_CHILD_SA each */
     return IKE_OK;
 }
 
@@ -186,12 +192,15 @@ enum ike_status ike_exch_ike_auth_request(struct ike_sa *sa, const struct ike_ms
         return reject(sa, data, len, local, remote, diag);
     sa->peer_initial_contact = ike_msg_find_notify(req, IKE_N_INITIAL_CONTACT) != NULL;
     sa->peer_msgid_sync = ike_msg_find_notify(req, IKE_N_IKEV2_MESSAGE_ID_SYNC_SUPPORTED);
+    sa->sync.peer_replay = ike_msg_find_notify(req, IKE_N_IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED);
     struct ike_msg resp;
     ike_msg_init(&resp, sa->spi_i, sa->spi_r, IKE_EXCH_IKE_AUTH, IKE_FLAG_RESPONSE,
                  req->hdr.message_id);
     enum ike_status st = add_id_auth(sa, &resp);
     if (sa->cfg->msgid_sync)
         ike_msg_add_notify(&resp, IKE_N_IKEV2_MESSAGE_ID_SYNC_SUPPORTED, NULL, 0);
+    if (sa->cfg->replay_counter_sync)
+        ike_msg_add_notify(&resp, IKE_N_IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED, NULL, 0);
     if (st == IKE_OK)
         st = ike_sa_transition(sa, IKE_SA_STATE_ESTABLISHED);
     if (st == IKE_OK) {
@@ -208,6 +217,13 @@ enum ike_status ike_exch_ike_auth_request(struct ike_sa *sa, const struct ike_ms
     if (st != IKE_OK) {
         ike_sa_fail(sa, IKE_LOG_ERR, "cannot answer IKE_AUTH: %s", ike_status_str(st));
         return ike_diag_fail(diag, st, "IKE_AUTH response");
+    }
+    if (sa->peer_initial_contact) {
+        char id[320];
+        ike_sa_log(sa, IKE_LOG_INFO, "peer %s sent INITIAL_CONTACT: its older SAs are stale",
+                   ike_sa_id_str(&sa->remote_id, id, sizeof(id)));
+        if (sa->ctx.ops->initial_contact)
+            sa->ctx.ops->initial_contact(sa->ctx.user, sa);
     }
     return IKE_OK;
 }

@@ -58,6 +58,8 @@ enum ike_status ike_exch_ike_sa_init_start(struct ike_sa *sa, struct ike_diag *d
     struct ike_msg msg;
     size_t ke_len = 0;
     ike_msg_init(&msg, sa->spi_i, NULL, IKE_EXCH_IKE_SA_INIT, IKE_FLAG_INITIATOR, 0);
+    if (in->cookie_len) /* RFC 7296 §2.6: the echoed COOKIE comes first */
+        ike_msg_add_notify(&msg, IKE_N_COOKIE, in->cookie, in->cookie_len);
     enum ike_status st = ike_proposal_build(IKE_PROTO_IKE, sa->cfg->proposals, sa->cfg->n_proposals,
                                             NULL, 0, true, &msg);
     const uint8_t *ke = ike_dh_public(in->dh, &ke_len);
@@ -236,10 +238,9 @@ enum ike_status ike_exch_ike_sa_init_reply(struct ike_sa *sa, const struct ike_m
     const struct ike_pld *err = ike_msg_find_error(resp);
     if (err)
         return init_error(sa, err, diag);
-    if (ike_msg_find_notify(resp, IKE_N_COOKIE)) {
-        ike_sa_fail(sa, IKE_LOG_ERR, "peer demands a COOKIE, which this version does not send");
-        return ike_diag_fail(diag, IKE_E_UNSUPPORTED, "COOKIE");
-    }
+    const struct ike_pld *cookie = ike_msg_find_notify(resp, IKE_N_COOKIE);
+    if (cookie)
+        return ike_cookie_retry(sa, cookie, diag);
     enum ike_status st = init_keys(sa, resp, diag);
     if (st != IKE_OK) {
         ike_sa_fail(sa, IKE_LOG_ERR, "IKE_SA_INIT response unusable: %s", diag->reason);
@@ -442,6 +443,10 @@ enum ike_status ike_sa_respond(const struct ike_ctx *ctx, const struct ike_sa_cf
                            ike_msg_is_response(&req) ? "response" : "request");
     if (st == IKE_OK)
         st = ike_msg_check_rules(&req, diag);
+    if (st == IKE_OK && !ike_cookie_admit(ctx, cfg, &req, local, remote)) {
+        ike_msg_clear(&req); /* answered with N(COOKIE), no state kept */
+        return IKE_OK;
+    }
     if (st == IKE_OK)
         st = ike_exch_ike_sa_init_respond(ctx, cfg, &req, data, len, local, remote, out, diag);
     else

@@ -254,6 +254,8 @@ struct ike_pld *ike_proposal_add_chosen(struct ike_msg *msg, uint8_t protocol, u
         add_t(t, &n, IKE_TRANS_PRF, a->prf_id, 0);
         add_t(t, &n, IKE_TRANS_DH, a->dh_group, 0);
     } else {
+        if (a->dh_group) /* PFS in CREATE_CHILD_SA (§1.3.1) */
+            add_t(t, &n, IKE_TRANS_DH, a->dh_group, 0);
         add_t(t, &n, IKE_TRANS_ESN, a->esn ? IKE_ESN_YES : IKE_ESN_NO, 0);
     }
     struct ike_proposal prop = {
@@ -301,7 +303,8 @@ static enum ike_status reply_transform(uint8_t protocol, const struct ike_cfg_pr
         a->prf_id = t->id;
         break;
     case IKE_TRANS_DH:
-        ok = protocol == IKE_PROTO_IKE ? in_list(p->dh, p->n_dh, t->id) : t->id == IKE_DH_NONE;
+        /* ESP: a PFS group of ours (CREATE_CHILD_SA) or none */
+        ok = in_list(p->dh, p->n_dh, t->id) || (protocol != IKE_PROTO_IKE && t->id == IKE_DH_NONE);
         a->dh_group = t->id;
         break;
     case IKE_TRANS_ESN:

@@ -59,7 +59,9 @@ void ike_sa_free(struct ike_sa *sa)
         return;
     for (int t = 0; t < IKE_TIMER_COUNT; t++)
         sa->ctx.ops->timer_cancel(sa->ctx.user, sa, (enum ike_timer)t);
+    ike_sa_queue_clear(sa);
     ike_sa_init_data_free(sa);
+    ike_msgid_sync_free(sa);
     ike_prf_free(sa->prf);
     ike_keys_sa_clear(&sa->keys);
     ike_sk_cipher_free(sa->c_i);
@@ -88,8 +90,10 @@ static void spi_hex(const uint8_t *spi, char *out)
     out[2 * IKE_SPI_LEN] = '\0';
 }
 
-static void ctx_vlog(const struct ike_ctx *ctx, const struct ike_sa *sa, enum ike_log_level level,
-                     const char *prefix, const char *fmt, va_list ap)
+/* fmt is checked at the callers (format(printf) on ike_sa_log/ike_ctx_log). */
+__attribute__((format(printf, 5, 0))) static void
+ctx_vlog(const struct ike_ctx *ctx, const struct ike_sa *sa, enum ike_log_level level,
+         const char *prefix, const char *fmt, va_list ap)
 {
     if (!ctx->ops->log)
         return;

@@ -53,3 +53,15 @@ void ike_sa_emit_child_add(struct ike_sa *sa, const struct ike_child_export *chi
     struct ike_event ev = {.type = IKE_EV_CHILD_SA_ADD, .child_add = child};
     emit(sa, &ev);
 }
+
+void ike_sa_emit_child_del(struct ike_sa *sa, uint32_t spi_in)
+{
+    struct ike_event ev = {.type = IKE_EV_CHILD_SA_DEL, .child_del_spi_in = spi_in};
+    emit(sa, &ev);
+}
+
+void ike_sa_emit_ike_del(struct ike_sa *sa)
+{
+    struct ike_event ev = {.type = IKE_EV_IKE_SA_DEL};
+    emit(sa, &ev);
+}

@@ -74,6 +74,7 @@ enum ike_status ike_sa_export(const struct ike_sa *sa, struct ike_sa_export *ex,
     ex->remote_id = sa->remote_id;
     ex->msgid_send_next = sa->send_next;
     ex->msgid_recv_next = sa->recv_next;
+    ike_life_export(sa, ex); /* lifetimes left, RFC 6311 replay support */
     if (st != IKE_OK) {
         OPENSSL_cleanse(ex, sizeof(*ex));
         return ike_diag_fail(diag, st, "export: key longer than %u", IKE_EXPORT_KEY_MAX);
@@ -92,6 +93,7 @@ enum ike_status ike_sa_export_child(const struct ike_sa *sa, size_t i, struct ik
     if (i >= sa->n_children)
         return ike_diag_fail(diag, IKE_E_INVALID_ARG, "CHILD SA %zu of %zu", i, sa->n_children);
     *ex = sa->children[i];
+    ike_life_export_child(sa, ex);
     return IKE_OK;
 }
 
@@ -174,8 +176,11 @@ enum ike_status ike_sa_import(const struct ike_ctx *ctx, const struct ike_sa_cfg
     st = import_keys(sa, ex);
     if (st == IKE_OK)
         st = ike_sa_make_ciphers(sa, diag);
+    sa->live.passive = true; /* no timers until ike_sa_activate() */
     if (st == IKE_OK)
         st = ike_sa_transition(sa, IKE_SA_STATE_ESTABLISHED);
+    if (st == IKE_OK)
+        ike_life_import(sa, ex);
     if (st != IKE_OK) {
         ike_sa_free(sa);
         return ike_diag_fail(diag, st, "import: %s", ike_status_str(st));
@@ -202,5 +207,6 @@ enum ike_status ike_sa_import_child(struct ike_sa *sa, const struct ike_child_ex
         return ike_diag_fail(diag, IKE_E_NOMEM, "import child");
     sa->children = grown;
     sa->children[sa->n_children++] = *ex;
+    ike_life_import_child(sa, &sa->children[sa->n_children - 1]);
     return IKE_OK;
 }

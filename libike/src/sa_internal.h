@@ -20,6 +20,9 @@
 #include <ike/sk.h>
 #include <ike/sk_cipher.h>
 
+#include "sa_info.h"
+#include "sa_queue.h"
+
 #define IKE_SA_HASH_LEN 32 /* SHA-256 of a request, for the responder cache */
 
 /* Algorithms chosen from one proposal; 0 = transform type absent. */
@@ -36,6 +39,7 @@ struct ike_sa_request {
     uint8_t *buf;
     size_t len;
     unsigned tries; /* retransmissions so far */
+    unsigned max_tries; /* give up after this many; 0: ctx retransmit_tries */
     struct ike_addr local, remote;
 };
 
@@ -58,6 +62,9 @@ struct ike_sa_init_data {
     uint8_t *resp; /* IKE_SA_INIT response as sent/received */
     size_t resp_len;
     unsigned invalid_ke_retries;
+    unsigned cookie_retries;
+    uint8_t cookie[IKE_COOKIE_MAX]; /* initiator: the responder's COOKIE to echo */
+    size_t cookie_len;
     uint32_t child_spi; /* initiator: SPI offered for the first CHILD SA */
 };
 
@@ -84,6 +91,11 @@ struct ike_sa {
     struct ike_sa_stats stats;
     uint64_t created_ms;           /* ctx now_ms() at creation */
     struct ike_sk_reasm *reasm[2]; /* RFC 7383: [0] requests, [1] responses */
+    struct ike_sa_queue queue;     /* our exchanges once ESTABLISHED (sa_queue.h) */
+    struct ike_sa_live live;       /* lifetimes, DPD (sa_info.h) */
+    struct ike_sa_sync sync;       /* RFC 6311 (sa_info.h) */
+    bool rekeyed; /* an IKE rekey moved everything to a new SA: this one only
+                   * waits for its Delete (exch_ike_rekey.c) */
 };
 
 /* ---- sa_core.c ----------------------------------------------------------- */
@@ -133,6 +145,8 @@ void ike_sa_retransmit(struct ike_sa *sa);
 void ike_sa_emit_msgid(struct ike_sa *sa);
 void ike_sa_emit_ike_add(struct ike_sa *sa);
 void ike_sa_emit_child_add(struct ike_sa *sa, const struct ike_child_export *child);
+void ike_sa_emit_child_del(struct ike_sa *sa, uint32_t spi_in);
+void ike_sa_emit_ike_del(struct ike_sa *sa);
 
 /* ---- sa_keys.c ---------------------------------------------------------- */
 /* SKEYSEED and SK_* from g^ir and the nonces (sa->init), SPIs and algs;
@@ -207,6 +221,21 @@ void ike_ts_from_export(const struct ike_ts_export *in, size_t n, struct ike_ts 
  * fields of child (in/out by our role). */
 enum ike_status ike_child_derive(struct ike_sa *sa, struct ike_child_export *child,
                                  struct ike_diag *diag);
+/* The same for any exchange: exch_initiator is our role in the exchange
+ * that created it, n its nonces, g_ir the PFS secret or NULL. */
+enum ike_status ike_child_derive_keys(struct ike_sa *sa, struct ike_child_export *child,
+                                      bool exch_initiator, const struct ike_secret *g_ir,
+                                      const struct ike_keys_nonces *n, struct ike_diag *diag);
+/* Fills everything but SPIs, selectors and keys (version, IKE SPIs, cfg
+ * name, algorithms). */
+void ike_child_init(const struct ike_sa *sa, const struct ike_cfg_child *cfg,
+                    const struct ike_sa_algs *a, struct ike_child_export *c);
+/* By inbound (or outbound) SPI; NULL if none. */
+struct ike_child_export *ike_child_find(struct ike_sa *sa, bool inbound, uint32_t spi);
+/* The selector config a CHILD SA was made from; NULL if gone. */
+const struct ike_cfg_child *ike_child_cfg_by_name(const struct ike_sa *sa, const char *name);
+void ike_child_put_spi(uint8_t *b, uint32_t spi);
+uint32_t ike_child_get_spi(const uint8_t *b);
 /* Installs it through the context, records it, emits CHILD_SA_ADD. */
 enum ike_status ike_child_add(struct ike_sa *sa, const struct ike_child_export *child);
 /* Initiator: SA + TSi + TSr for children[0] into msg. */
@@ -234,5 +263,106 @@ enum ike_status ike_exch_ike_auth_request(struct ike_sa *sa, const struct ike_ms
                                           const struct ike_addr *remote, struct ike_diag *diag);
 enum ike_status ike_exch_ike_auth_reply(struct ike_sa *sa, const struct ike_msg *resp,
                                         struct ike_diag *diag);
+/* CREATE_CHILD_SA request on an ESTABLISHED SA (exch_create_child_sa.c):
+ * new CHILD SA, CHILD rekey or IKE rekey, answered or refused. */
+enum ike_status ike_exch_create_child_sa_request(struct ike_sa *sa, const struct ike_msg *req,
+                                                 const uint8_t *data, size_t len,
+                                                 const struct ike_addr *local,
+                                                 const struct ike_addr *remote,
+                                                 struct ike_diag *diag);
+/* An INFORMATIONAL request arrived: if it deletes this IKE SA while we
+ * hold the new SA of the peer's rekey that collided with ours
+ * (exch_ike_rekey.c), that SA takes over now (§2.25.2: the peer's rekey
+ * won, ours is forgotten). */
+void ike_exch_ike_rekey_on_info(struct ike_sa *sa, const struct ike_msg *req);
+/* Initiator, once IKE_AUTH established the SA: queues one CHILD_CREATE
+ * per further selector pair (cfg->children[1..]). */
+void ike_exch_child_create_more(struct ike_sa *sa);
+
+/* ---- exch_informational.c, exch_delete.c, exch_dpd.c ------------------- */
+/* An INFORMATIONAL request of an ESTABLISHED SA (window already checked). */
+enum ike_status ike_exch_info_request(struct ike_sa *sa, const struct ike_msg *req,
+                                      const uint8_t *data, size_t len,
+                                      const struct ike_addr *local,
+                                      const struct ike_addr *remote, struct ike_diag *diag);
+/* An authentic request (ICV good, expected message ID) that failed to
+ * parse or broke the payload rules: answered with INVALID_SYNTAX (RFC
+ * 7296 §3.10.1; only now, so forged messages get no answer), or
+ * UNSUPPORTED_CRITICAL_PAYLOAD. Consumes the message ID. */
+void ike_info_answer_malformed(struct ike_sa *sa, const struct ike_msg *req, enum ike_status why,
+                               const uint8_t *data, size_t len, const struct ike_addr *local,
+                               const struct ike_addr *remote, const struct ike_diag *diag);
+/* RFC 7296 §2.21.2: we (initiator) could not authenticate the responder
+ * after IKE_AUTH: tell it in a protected INFORMATIONAL, sent once (the SA
+ * dies right after), so it does not keep an SA we will never use. */
+void ike_info_send_auth_failed(struct ike_sa *sa);
+/* An unprotected answer to our protected request (dropped by the caller):
+ * logs an INVALID_IKE_SPI in it as the hint it is (RFC 7296 §2.21.4: the
+ * peer may have lost the SA), without acting on it. */
+void ike_info_note_unprotected(struct ike_sa *sa, const struct ike_msg *msg);
+/* The peer's error notifies (< 16384) in an INFORMATIONAL: one log line
+ * each, counted. */
+void ike_info_log_errors(struct ike_sa *sa, const struct ike_msg *msg, const char *what);
+/* Removes sa->children[i]: out of the data plane, CHILD_SA_DEL, logged. */
+void ike_child_remove(struct ike_sa *sa, size_t i, const char *why);
+/* Index of the CHILD SA with this inbound / outbound SPI, or SIZE_MAX. */
+size_t ike_child_find_in(const struct ike_sa *sa, uint32_t spi_in);
+size_t ike_child_find_out(const struct ike_sa *sa, uint32_t spi_out);
+/* An ESTABLISHED SA ends: every CHILD SA removed, IKE_SA_DEL. The caller
+ * then moves it to DEAD (ike_sa_fail does both). */
+void ike_sa_remove_all(struct ike_sa *sa);
+extern const struct ike_task_ops ike_task_child_delete;
+extern const struct ike_task_ops ike_task_ike_delete;
+extern const struct ike_task_ops ike_task_dpd;
+extern const struct ike_task_ops ike_task_invalid_spi;
+
+/* ---- sa_lifetime.c ------------------------------------------------------ */
+/* The SA became ESTABLISHED: lifetimes and DPD armed (not when passive). */
+void ike_life_start(struct ike_sa *sa);
+/* A new CHILD SA: its lifetimes from its selector config (by cfg_name). */
+void ike_life_child_init(struct ike_sa *sa, struct ike_child_export *c);
+/* Re-arms IKE_TIMER_CHILD_LIFETIME for the earliest child deadline. */
+void ike_life_child_rearm(struct ike_sa *sa);
+/* An authentic message arrived from the peer. */
+void ike_life_note_rx(struct ike_sa *sa);
+void ike_life_timer(struct ike_sa *sa, enum ike_timer which);
+/* Import: lifetimes left from the export, no timer armed (passive). */
+void ike_life_import(struct ike_sa *sa, const struct ike_sa_export *ex);
+/* (Re)arms the DPD timer by mode; its expiry. */
+void ike_dpd_arm(struct ike_sa *sa);
+void ike_dpd_timer(struct ike_sa *sa);
+/* Lifetimes left / age for export; import of a CHILD SA's age. */
+void ike_life_export(const struct ike_sa *sa, struct ike_sa_export *ex);
+void ike_life_export_child(const struct ike_sa *sa, struct ike_child_export *c);
+void ike_life_import_child(struct ike_sa *sa, struct ike_child_export *c);
+
+/* ---- sa_cookie.c -------------------------------------------------------- */
+/* Responder: with ctx->require_cookie, false when the request was answered
+ * with N(COOKIE) (or dropped) instead of being processed. */
+bool ike_cookie_admit(const struct ike_ctx *ctx, const struct ike_sa_cfg *cfg,
+                      const struct ike_msg *req, const struct ike_addr *local,
+                      const struct ike_addr *remote);
+/* Initiator: an IKE_SA_INIT response carrying N(COOKIE): retry with it. */
+enum ike_status ike_cookie_retry(struct ike_sa *sa, const struct ike_pld *n,
+                                 struct ike_diag *diag);
+
+/* ---- sa_msgid_sync.c ---------------------------------------------------- */
+/* A request with message ID 0 may be an RFC 6311 sync (checked before the
+ * window, as ID 0 is always accepted for it). */
+bool ike_msgid_sync_candidate(const struct ike_sa *sa, const struct ike_msg *msg);
+enum ike_status ike_msgid_sync_request(struct ike_sa *sa, struct ike_msg *msg, const uint8_t *data,
+                                       size_t len, const struct ike_addr *local,
+                                       const struct ike_addr *remote, struct ike_diag *diag);
+/* Our sync request is outstanding and msg answers it. */
+bool ike_msgid_sync_is_reply(const struct ike_sa *sa, const struct ike_msg *msg);
+enum ike_status ike_msgid_sync_reply(struct ike_sa *sa, const struct ike_msg *resp,
+                                     struct ike_diag *diag);
+void ike_msgid_sync_free(struct ike_sa *sa);
+
+/* ---- sa_process.c ------------------------------------------------------- */
+/* Decrypts (all but IKE_SA_INIT) and checks the payload rules, counting
+ * drops; *complete false while fragments are being collected. */
+enum ike_status ike_sa_open_msg(struct ike_sa *sa, struct ike_msg *msg, bool *complete,
+                                struct ike_diag *diag);
 
 #endif

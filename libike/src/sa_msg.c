@@ -72,7 +72,10 @@ enum ike_status ike_sa_send_request(struct ike_sa *sa, const struct ike_msg *req
         .local = sa->local,
         .remote = sa->remote,
     };
-    if (req->hdr.message_id == sa->send_next)
+    /* RFC 6311 §4.2: the message-ID sync (ID 0) consumes no message ID */
+    bool msgid_sync = req->hdr.exchange == IKE_EXCH_INFORMATIONAL &&
+                      ike_msg_find_notify(req, IKE_N_IKEV2_MESSAGE_ID_SYNC) != NULL;
+    if (req->hdr.message_id == sa->send_next && !msgid_sync)
         sa->send_next++;
     if (req->hdr.exchange != IKE_EXCH_IKE_SA_INIT)
         ike_sa_emit_msgid(sa); /* write-ahead: before the peer can see it */
@@ -95,9 +98,12 @@ void ike_sa_retransmit(struct ike_sa *sa)
 {
     if (!sa->req.active)
         return;
-    if (sa->req.tries >= sa->ctx.retransmit_tries) {
-        ike_sa_fail(sa, IKE_LOG_WARN, "giving up on %s request %u after %u retransmissions",
-                    ike_exchange_name(sa->req.exchange), sa->req.message_id, sa->req.tries);
+    unsigned limit = sa->req.max_tries ? sa->req.max_tries : sa->ctx.retransmit_tries;
+    if (sa->req.tries >= limit) {
+        ike_sa_fail(sa, IKE_LOG_WARN,
+                    "giving up on %s request %u after %u retransmissions%s",
+                    ike_exchange_name(sa->req.exchange), sa->req.message_id, sa->req.tries,
+                    sa->state == IKE_SA_STATE_ESTABLISHED ? ": peer declared dead" : "");
         ike_sa_request_done(sa);
         return;
     }
@@ -143,6 +149,9 @@ void ike_sa_timer(struct ike_sa *sa, enum ike_timer which)
             ike_sa_fail(sa, IKE_LOG_WARN, "no IKE_AUTH request within %u ms, half-open SA dropped",
                         sa->ctx.half_open_timeout_ms);
         break;
+    case IKE_TIMER_DPD:
+    case IKE_TIMER_IKE_LIFETIME:
+    case IKE_TIMER_CHILD_LIFETIME: ike_life_timer(sa, which); break;
     case IKE_TIMER_COUNT: break;
     }
 }

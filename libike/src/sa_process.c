@@ -97,7 +97,14 @@ static enum ike_status open_msg(struct ike_sa *sa, struct ike_msg *msg, bool *co
     st = ike_msg_check_rules(msg, diag);
     if (st != IKE_OK)
         return drop(&sa->stats.dropped_malformed, st);
+    ike_life_note_rx(sa); /* authentic: the peer is alive */
     return IKE_OK;
+}
+
+enum ike_status ike_sa_open_msg(struct ike_sa *sa, struct ike_msg *msg, bool *complete,
+                                struct ike_diag *diag)
+{
+    return open_msg(sa, msg, complete, diag);
 }
 
 static void log_received(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_addr *local,
@@ -139,6 +146,8 @@ static enum ike_status process_request(struct ike_sa *sa, struct ike_msg *msg, c
 {
     uint32_t id = msg->hdr.message_id;
     if (id != sa->recv_next) {
+        if (ike_msgid_sync_candidate(sa, msg)) /* RFC 6311: ID 0 outside the window */
+            return ike_msgid_sync_request(sa, msg, data, len, local, remote, diag);
         if (sa->recv_next > 0 && id == sa->recv_next - 1)
             return resend_cached(sa, msg, data, len, local, remote, diag);
         return drop(&sa->stats.dropped_msgid,
@@ -147,6 +156,8 @@ static enum ike_status process_request(struct ike_sa *sa, struct ike_msg *msg, c
     }
     bool complete = false;
     enum ike_status st = open_msg(sa, msg, &complete, diag);
+    if (st != IKE_OK && st != IKE_E_INTEGRITY && sa->state == IKE_SA_STATE_ESTABLISHED)
+        ike_info_answer_malformed(sa, msg, st, data, len, local, remote, diag);
     if (st != IKE_OK || !complete)
         return st;
     log_received(sa, msg, local, remote, len);
@@ -158,6 +169,12 @@ static enum ike_status process_request(struct ike_sa *sa, struct ike_msg *msg, c
     }
     if (msg->hdr.exchange == IKE_EXCH_IKE_AUTH && sa->state == IKE_SA_STATE_INIT_DONE)
         return ike_exch_ike_auth_request(sa, msg, data, len, local, remote, diag);
+    if (msg->hdr.exchange == IKE_EXCH_CREATE_CHILD_SA && sa->state == IKE_SA_STATE_ESTABLISHED)
+        return ike_exch_create_child_sa_request(sa, msg, data, len, local, remote, diag);
+    if (msg->hdr.exchange == IKE_EXCH_INFORMATIONAL && sa->state == IKE_SA_STATE_ESTABLISHED)
+        ike_exch_ike_rekey_on_info(sa, msg); /* a pending IKE rekey collision first */
+    if (msg->hdr.exchange == IKE_EXCH_INFORMATIONAL && sa->state == IKE_SA_STATE_ESTABLISHED)
+        return ike_exch_info_request(sa, msg, data, len, local, remote, diag);
     ike_sa_log(sa, IKE_LOG_WARN, "%s request %u in state %s not handled, dropped",
                ike_exchange_name(msg->hdr.exchange), id, ike_sa_state_name(sa->state));
     return drop(&sa->stats.dropped_unhandled,
@@ -177,11 +194,17 @@ static enum ike_status process_response(struct ike_sa *sa, struct ike_msg *msg, 
                                   ike_exchange_name(msg->hdr.exchange), msg->hdr.message_id));
     bool complete = false;
     enum ike_status st = open_msg(sa, msg, &complete, diag);
+    if (st != IKE_OK && !msg->sk)
+        ike_info_note_unprotected(sa, msg); /* e.g. INVALID_IKE_SPI: say so, act on nothing */
     if (st != IKE_OK || !complete)
         return st;
     log_received(sa, msg, local, remote, len);
     if (msg->hdr.exchange == IKE_EXCH_IKE_SA_INIT)
         return ike_exch_ike_sa_init_reply(sa, msg, data, len, diag);
+    if (ike_msgid_sync_is_reply(sa, msg)) /* RFC 6311, outside the queue */
+        return ike_msgid_sync_reply(sa, msg, diag);
+    if (sa->state == IKE_SA_STATE_ESTABLISHED) /* our queued exchanges (sa_queue.h) */
+        return ike_sa_queue_reply(sa, msg, diag);
     return ike_exch_ike_auth_reply(sa, msg, diag);
 }
 

@@ -51,9 +51,13 @@ enum ike_status ike_sa_transition(struct ike_sa *sa, enum ike_sa_state to)
     ike_sa_log(sa, IKE_LOG_INFO, "state %s -> %s", ike_sa_state_name(sa->state),
                ike_sa_state_name(to));
     sa->state = to;
-    if (to == IKE_SA_STATE_DEAD)
+    if (to == IKE_SA_STATE_ESTABLISHED)
+        ike_life_start(sa); /* lifetimes, DPD (not for a passive import) */
+    if (to == IKE_SA_STATE_DEAD) {
         for (int t = 0; t < IKE_TIMER_COUNT; t++)
             sa->ctx.ops->timer_cancel(sa->ctx.user, sa, (enum ike_timer)t);
+        ike_sa_queue_clear(sa); /* our queued exchanges die with it */
+    }
     return IKE_OK;
 }
 
@@ -65,6 +69,8 @@ void ike_sa_fail(struct ike_sa *sa, enum ike_log_level level, const char *fmt, .
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     ike_sa_log(sa, level, "%s", why);
+    if (sa->state == IKE_SA_STATE_ESTABLISHED)
+        ike_sa_remove_all(sa); /* CHILD_SA_DEL..., IKE_SA_DEL: the standby must know */
     if (sa->state != IKE_SA_STATE_DEAD)
         (void)ike_sa_transition(sa, IKE_SA_STATE_DEAD);
 }

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -33,38 +32,10 @@
 #include <ike/sk_cipher.h>
 #include <ike/transform.h>
 
+#include "timing.h"
+
 #define SK_MSG_LEN 304 /* 19 AES blocks: a typical PSK IKE_AUTH payload chain */
 #define SK_AAD_LEN 32  /* IKE header + SK generic payload header */
-
-static double opt_seconds = 1.0;
-static int opt_mr;
-
-typedef int (*bench_op)(void *arg);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs op until opt_seconds have passed; returns ops per second. */
-static double measure(bench_op op, void *arg)
-{
-    if (!op(arg)) /* warm-up, and a sanity check */
-        return -1;
-    unsigned long n = 0;
-    double start = now(), elapsed;
-    do {
-        for (int i = 0; i < 16; i++) {
-            if (!op(arg))
-                return -1;
-        }
-        n += 16;
-        elapsed = now() - start;
-    } while (elapsed < opt_seconds);
-    return (double)n / elapsed;
-}
 
 static void report(const char *kind, const char *variant, double rate)
 {
@@ -72,7 +43,7 @@ static void report(const char *kind, const char *variant, double rate)
         fprintf(stderr, "bench_crypto: %s %s failed\n", kind, variant);
         exit(1);
     }
-    if (opt_mr)
+    if (bench_mr)
         printf("%s:%s:%.1f\n", kind, variant, rate);
     else
         printf("%-18s %-22s %14.1f ops/s\n", kind, variant, rate);
@@ -119,8 +90,8 @@ static void bench_dh(uint16_t group)
     }
     const uint8_t *pub = ike_dh_public(peer, &a.peer_len);
     memcpy(a.peer, pub, a.peer_len);
-    report("dh_derive", ike_dh_name(group), measure(op_dh_derive, &a));
-    report("dh_keygen_derive", ike_dh_name(group), measure(op_dh_keygen_derive, &a));
+    report("dh_derive", ike_dh_name(group), bench_measure(op_dh_derive, &a));
+    report("dh_keygen_derive", ike_dh_name(group), bench_measure(op_dh_keygen_derive, &a));
     ike_dh_free(peer);
     ike_dh_free(a.own);
 }
@@ -197,7 +168,7 @@ static void bench_evp_keyset(const char *digest, size_t hmacs, const char *varia
     };
     if (!mac || !(a.mac = EVP_MAC_CTX_new(mac)) || !EVP_MAC_CTX_set_params(a.mac, params))
         exit(1);
-    report("evp_keyset", variant, measure(op_evp_keyset, &a));
+    report("evp_keyset", variant, bench_measure(op_evp_keyset, &a));
     EVP_MAC_CTX_free(a.mac);
     EVP_MAC_free(mac);
 }
@@ -215,7 +186,7 @@ static void bench_keyset(uint16_t prf_id, struct ike_keys_suite suite, size_t g_
     snprintf(variant, sizeof(variant), "%s-%s/%zu",
              ike_encr_name(suite.encr_id, suite.encr_key_bits), ike_prf_name(prf_id),
              keyset_hmacs(&a));
-    report("ike_keyset", variant, measure(op_keyset, &a));
+    report("ike_keyset", variant, bench_measure(op_keyset, &a));
     bench_evp_keyset(ike_prf_len(a.prf) == 32 ? "SHA256" : "SHA512", keyset_hmacs(&a), variant);
     ike_secret_free(a.g_ir);
     ike_prf_free(a.prf);
@@ -297,7 +268,7 @@ static void bench_evp_seal(const char *cipher, const char *digest, const char *v
         if (!(a->mac = EVP_MAC_CTX_new(mac)) || !EVP_MAC_init(a->mac, key, 32, params))
             exit(1);
     }
-    report("evp_seal", variant, measure(op_evp_seal, a));
+    report("evp_seal", variant, bench_measure(op_evp_seal, a));
     EVP_MAC_CTX_free(a->mac);
     EVP_CIPHER_CTX_free(a->ctx);
     EVP_MAC_free(mac);
@@ -321,27 +292,17 @@ static void bench_sk(uint16_t encr, uint16_t bits, uint16_t integ, const char *v
         exit(1);
     RAND_bytes(a->aad, sizeof(a->aad));
     RAND_bytes(a->pt, sizeof(a->pt));
-    report("sk_next_iv", variant, measure(op_next_iv, a));
-    report("sk_seal", variant, measure(op_seal, a));
-    report("sk_open", variant, measure(op_open, a));
+    report("sk_next_iv", variant, bench_measure(op_next_iv, a));
+    report("sk_seal", variant, bench_measure(op_seal, a));
+    report("sk_open", variant, bench_measure(op_open, a));
     ike_sk_cipher_free(a->c);
     free(a);
 }
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-            opt_seconds = atof(argv[++i]);
-        else if (strcmp(argv[i], "--mr") == 0)
-            opt_mr = 1;
-        else {
-            fprintf(stderr, "usage: %s [--seconds S] [--mr]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (opt_seconds <= 0)
-        opt_seconds = 1.0;
+    if (bench_parse_args(argc, argv) != 0)
+        return 2;
 
     static const uint16_t groups[] = {IKE_DH_MODP_2048, IKE_DH_MODP_3072, IKE_DH_MODP_4096,
                                       IKE_DH_ECP_256,   IKE_DH_ECP_384,   IKE_DH_ECP_521,

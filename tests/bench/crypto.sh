@@ -23,33 +23,12 @@
 # in-process ("raw EVP"): that ratio is libike's own overhead.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${1:-$repo/build/bench}
-secs=${BENCH_SECONDS:-2}
+. "$(dirname "$0")/bench_lib.sh"
 msg=304
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-bin=${BENCH_BIN:-}
-if [ -z "$bin" ]; then
-    if ! { [ -f "$build/CMakeCache.txt" ] ||
-        cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release; } >"$tmp/build.log" 2>&1 ||
-        ! cmake --build "$build" --target bench_crypto -j2 >>"$tmp/build.log" 2>&1; then
-        cat "$tmp/build.log" >&2
-        exit 1
-    fi
-    bin="$build/tests/bench/bench_crypto"
-fi
-
-echo "libike: $bin (${secs}s per measurement)"
+bench_prepare bench_crypto
 "$bin" --seconds "$secs" --mr >"$tmp/libike"
 
 echo "openssl: $(openssl version)"
-speed() {
-    openssl speed -mr -seconds "$secs" "$@" 2>/dev/null | grep '^+F' || true
-}
 # One tagged line per symmetric measurement: "tag +F:idx:name:bytes_per_s".
 sym() {
     tag=$1

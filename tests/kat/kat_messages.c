@@ -13,23 +13,8 @@
 #include <ike/sk_cipher.h>
 
 #include "kat.h"
+#include "kat_msgs.h"
 
-#define KAT_MAX_MSGS 32
-
-struct kat_msg {
-    char file[96];
-    bool from_initiator;
-    uint8_t *raw;
-    size_t len;
-    struct ike_msg msg;
-    bool decoded;
-};
-
-struct kat_msgs {
-    struct kat_msg m[KAT_MAX_MSGS];
-    size_t n;
-    struct ike_sk_cipher *i2r, *r2i;
-};
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -58,10 +43,13 @@ static int load_index(struct kat_ctx *k, struct kat_msgs *ms)
     char line[512];
     while (fgets(line, sizeof(line), f) && ms->n < KAT_MAX_MSGS) {
         char file[96], dir[64];
-        if (line[0] == '#' || sscanf(line, "%95s %63s", file, dir) != 2)
+        unsigned msgid;
+        if (line[0] == '#' ||
+            sscanf(line, "%95s %63s %*u %*u %u", file, dir, &msgid) != 3)
             continue;
         struct kat_msg *m = &ms->m[ms->n];
         snprintf(m->file, sizeof(m->file), "%s", file);
+        m->message_id = msgid;
         m->from_initiator = strncmp(dir, "initiator", 9) == 0;
         snprintf(path, sizeof(path), "%s/messages/%s", k->dir, file);
         if (read_file(path, &m->raw, &m->len) != 0) {
@@ -272,6 +260,7 @@ static void check_contents(struct kat_ctx *k, struct kat_msgs *ms)
         } else if (x == IKE_EXCH_CREATE_CHILD_SA)
             check_create_child(k, m);
     }
+    kat_check_details(k, ms);
     for (int x = 0; x < 4; x++)
         if (seen[x] < 2)
             kat_fail(k, "exchanges", "only %u %s messages decoded", seen[x],

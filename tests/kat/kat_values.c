@@ -1,38 +1,24 @@
 #include "kat_values.h"
 
+#include "helper_hex.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Leaves bytes NULL when the text is not even-length lowercase hex. */
+/* Leaves bytes NULL when the text is not hex (suite, psk). */
 static void decode_hex(struct kat_value *v)
 {
-    size_t n = strlen(v->text);
-    if (n % 2)
-        return;
-    uint8_t *b = malloc(n / 2 + 1);
+    size_t cap = strlen(v->text) / 2 + 1;
+    uint8_t *b = malloc(cap);
     if (!b)
         return;
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_nibble(v->text[i]), lo = hex_nibble(v->text[i + 1]);
-        if (hi < 0 || lo < 0) {
-            free(b);
-            return;
-        }
-        b[i / 2] = (uint8_t)(hi << 4 | lo);
+    if (!helper_hex_decode(v->text, b, cap, &v->len)) {
+        free(b);
+        return;
     }
     v->bytes = b;
-    v->len = n / 2;
 }
 
 static char *trim(char *s)

@@ -7,37 +7,13 @@
 
 #include <cmocka.h>
 
+#include "helper_hex.h"
 #include "helper_msg.h"
-
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 size_t helper_msg_hex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        if (*p == ' ' || *p == '\n' || *p == '\t')
-            continue;
-        int v = hex_val(*p);
-        assert_true(v >= 0);
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        assert_true(n < cap);
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    assert_int_equal(hi, -1);
+    assert_true(helper_hex_decode(hex, out, cap, &n));
     return n;
 }
 

@@ -158,6 +158,22 @@ static void cb_event(void *user, const struct ike_event *ev)
         e->ike = *ev->ike_add;
     if (ev->type == IKE_EV_CHILD_SA_ADD)
         e->child = *ev->child_add;
+    if (ev->type == IKE_EV_CHILD_SA_DEL)
+        e->child_del_spi = ev->child_del_spi_in;
+}
+
+static void cb_initial_contact(void *user, struct ike_sa *sa)
+{
+    struct pair_side *s = user;
+    (void)sa;
+    s->n_initial_contact++;
+}
+
+static void cb_replay_sync(void *user, struct ike_sa *sa, uint64_t delta)
+{
+    struct pair_side *s = user;
+    (void)sa;
+    s->replay_delta += delta;
 }
 
 static const struct ike_ctx_ops pair_ops = {
@@ -169,6 +185,8 @@ static const struct ike_ctx_ops pair_ops = {
     .child_install = cb_child_install,
     .child_delete = cb_child_delete,
     .event = cb_event,
+    .initial_contact = cb_initial_contact,
+    .replay_sync = cb_replay_sync,
 };
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -198,6 +216,7 @@ static void side_init(struct pair *p, int idx)
     id_fqdn(&c->remote_id, idx == 0 ? "right.example" : "left.example");
     c->fragmentation = true;
     c->msgid_sync = true;
+    c->initial_contact = true;
     c->n_proposals = 1;
     struct ike_cfg_proposal *ike = &c->proposals[0];
     ike->encr[ike->n_encr++] = (struct ike_cfg_encr){IKE_ENCR_AES_CBC, 256};
@@ -313,7 +332,8 @@ void pair_advance(struct pair *p, uint64_t ms)
             break;
         p->now = due;
         p->side[who].timer_armed[which] = false;
-        ike_sa_timer(p->side[who].sa, (enum ike_timer)which);
+        if (p->side[who].sa)
+            ike_sa_timer(p->side[who].sa, (enum ike_timer)which);
     }
     p->now = end;
 }

@@ -18,7 +18,7 @@
 #include <ike/secret.h>
 
 #define PAIR_QUEUE_MAX    64
-#define PAIR_EVENTS_MAX   32
+#define PAIR_EVENTS_MAX   64
 #define PAIR_LOG_MAX      65536
 #define PAIR_CHILDREN_MAX 8
 
@@ -35,6 +35,7 @@ struct pair_event {
     struct ike_ev_msgid msgid;
     struct ike_sa_export ike;
     struct ike_child_export child;
+    uint32_t child_del_spi; /* CHILD_SA_DEL */
 };
 
 struct pair;
@@ -58,6 +59,8 @@ struct pair_side {
     size_t n_installed;
     bool install_fails;
     size_t n_sent, n_stateless;
+    size_t n_initial_contact; /* ctx initial_contact calls */
+    uint64_t replay_delta;    /* ctx replay_sync: sum of deltas */
 };
 
 /* Every datagram sent, in order, for wire checks. */

@@ -19,31 +19,7 @@
 #include <ike/const.h>
 #include <ike/dh.h>
 
-static size_t unhex(const char *hex, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        assert_true(n < max);
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    assert_int_equal(hi, -1);
-    return n;
-}
+#include "helper_hex.h"
 
 static const uint16_t all_groups[] = {
     IKE_DH_MODP_2048, IKE_DH_MODP_3072, IKE_DH_MODP_4096,  IKE_DH_ECP_256,
@@ -55,7 +31,7 @@ static const uint16_t all_groups[] = {
 static struct ike_dh *dh_from(uint16_t group, const char *priv_hex)
 {
     uint8_t priv[128];
-    size_t n = unhex(priv_hex, priv, sizeof(priv));
+    size_t n = helper_unhex(priv_hex, priv, sizeof(priv));
     struct ike_dh *dh = NULL;
     struct ike_diag diag = {0};
     enum ike_status st = ike_dh_new_from_private(group, priv, n, &dh, &diag);
@@ -67,7 +43,7 @@ static struct ike_dh *dh_from(uint16_t group, const char *priv_hex)
 static void assert_public(const struct ike_dh *dh, const char *expect_hex)
 {
     uint8_t expect[1024];
-    size_t n = unhex(expect_hex, expect, sizeof(expect));
+    size_t n = helper_unhex(expect_hex, expect, sizeof(expect));
     size_t len;
     const uint8_t *pub = ike_dh_public(dh, &len);
     assert_int_equal(len, n);
@@ -77,8 +53,8 @@ static void assert_public(const struct ike_dh *dh, const char *expect_hex)
 static void assert_derive(struct ike_dh *dh, const char *peer_hex, const char *expect_hex)
 {
     uint8_t peer[1024], expect[1024];
-    size_t peer_len = unhex(peer_hex, peer, sizeof(peer));
-    size_t n = unhex(expect_hex, expect, sizeof(expect));
+    size_t peer_len = helper_unhex(peer_hex, peer, sizeof(peer));
+    size_t n = helper_unhex(expect_hex, expect, sizeof(expect));
     struct ike_secret *s = NULL;
     struct ike_diag diag = {0};
     enum ike_status st = ike_dh_derive(dh, peer, peer_len, &s, &diag);
@@ -191,8 +167,8 @@ static void test_x25519_rfc7748_5_2(void **state)
 static void test_x25519_rfc7748_iterated(void **state)
 {
     uint8_t k[32] = {9}, u[32] = {9}, expect1[32], expect1000[32];
-    unhex("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079", expect1, 32);
-    unhex("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51", expect1000, 32);
+    helper_unhex("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079", expect1, 32);
+    helper_unhex("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51", expect1000, 32);
     for (int i = 1; i <= 1000; i++) {
         struct ike_dh *dh = NULL;
         struct ike_secret *s = NULL;
@@ -459,7 +435,7 @@ static void test_reject_x25519_low_order(void **state)
     assert_int_equal(ike_dh_new(IKE_DH_CURVE25519, &dh, NULL), IKE_OK);
     for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++) {
         uint8_t u[32];
-        unhex(points[i], u, 32);
+        helper_unhex(points[i], u, 32);
         expect_reject(dh, u, 32, "all-zero");
     }
     ike_dh_free(dh);
@@ -485,7 +461,7 @@ static void test_unsupported_and_bad_private(void **state)
                      IKE_E_INVALID_ARG);
     assert_int_equal(ike_dh_new_from_private(IKE_DH_ECP_256, zero, 32, &dh, NULL),
                      IKE_E_INVALID_ARG);
-    unhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", key, 32);
+    helper_unhex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", key, 32);
     assert_int_equal(ike_dh_new_from_private(IKE_DH_ECP_256, key, 32, &dh, NULL),
                      IKE_E_INVALID_ARG);
     assert_int_equal(ike_dh_new_from_private(IKE_DH_CURVE25519, zero, 31, &dh, NULL),

@@ -16,31 +16,7 @@
 #include <ike/const.h>
 #include <ike/prf.h>
 
-static size_t unhex(const char *hex, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        assert_true(n < max);
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    assert_int_equal(hi, -1);
-    return n;
-}
+#include "helper_hex.h"
 
 /* Key or data of a test case: a fill octet repeated, a counting sequence
  * from 0x01, or a string. */
@@ -160,7 +136,7 @@ static void check_prf(uint16_t prf_id, const struct hmac_case *tc, const char *e
     uint8_t key[256], data[256], expect[IKE_PRF_MAX_LEN], out[IKE_PRF_MAX_LEN];
     size_t key_len = make_bytes(&tc->key, key);
     size_t data_len = make_bytes(&tc->data, data);
-    size_t expect_len = unhex(expect_hex, expect, sizeof(expect));
+    size_t expect_len = helper_unhex(expect_hex, expect, sizeof(expect));
     struct ike_prf *prf;
     assert_int_equal(ike_prf_new(prf_id, &prf), IKE_OK);
     assert_int_equal(ike_prf_id(prf), prf_id);
@@ -212,7 +188,7 @@ static void test_prf_rfc4868_auth_keys(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t key[64], expect[64], out[64];
         memset(key, cases[i].key_fill, cases[i].key_len);
-        size_t n = unhex(cases[i].expect, expect, sizeof(expect));
+        size_t n = helper_unhex(cases[i].expect, expect, sizeof(expect));
         struct ike_prf *prf;
         assert_int_equal(ike_prf_new(cases[i].prf, &prf), IKE_OK);
         assert_int_equal(ike_prf_len(prf), n);

@@ -17,31 +17,7 @@
 #include <ike/const.h>
 #include <ike/sk_cipher.h>
 
-static size_t unhex(const char *hex, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    int hi = -1;
-    for (const char *p = hex; *p; p++) {
-        int v;
-        if (*p >= '0' && *p <= '9')
-            v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            v = *p - 'A' + 10;
-        else
-            continue;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        assert_true(n < max);
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    assert_int_equal(hi, -1);
-    return n;
-}
+#include "helper_hex.h"
 
 static struct ike_sk_cipher *cipher_new(uint16_t encr, uint16_t bits, uint16_t integ,
                                         const uint8_t *ek, size_t ek_len, const uint8_t *ik,
@@ -104,12 +80,12 @@ static void test_aead_vectors(void **state)
     for (size_t i = 0; i < sizeof(aead_vectors) / sizeof(aead_vectors[0]); i++) {
         const struct aead_vector *v = &aead_vectors[i];
         uint8_t key[36], iv[8], aad[32], pt[128], ct[128], tag[16], out[128], icv[16];
-        size_t key_len = unhex(v->key_salt, key, sizeof(key));
-        assert_int_equal(unhex(v->iv, iv, sizeof(iv)), 8);
-        size_t aad_len = unhex(v->aad, aad, sizeof(aad));
-        size_t pt_len = unhex(v->pt, pt, sizeof(pt));
-        assert_int_equal(unhex(v->ct, ct, sizeof(ct)), pt_len);
-        assert_int_equal(unhex(v->tag, tag, sizeof(tag)), 16);
+        size_t key_len = helper_unhex(v->key_salt, key, sizeof(key));
+        assert_int_equal(helper_unhex(v->iv, iv, sizeof(iv)), 8);
+        size_t aad_len = helper_unhex(v->aad, aad, sizeof(aad));
+        size_t pt_len = helper_unhex(v->pt, pt, sizeof(pt));
+        assert_int_equal(helper_unhex(v->ct, ct, sizeof(ct)), pt_len);
+        assert_int_equal(helper_unhex(v->tag, tag, sizeof(tag)), 16);
 
         struct ike_sk_cipher *c =
             cipher_new(v->encr, v->bits, IKE_INTEG_NONE, key, key_len, NULL, 0);
@@ -185,10 +161,10 @@ static void test_cbc_rfc3602_and_icv(void **state)
         ik[i] = (uint8_t)(0x40 + i);
     for (size_t k = 0; k < 2; k++) {
         uint8_t key[16], iv[16], pt[64], expect[64], ct[64], icv[32], ref_ct[64], ref_mac[64];
-        unhex(cases[k].key, key, 16);
-        unhex(cases[k].iv, iv, 16);
-        size_t len = unhex(cases[k].pt, pt, sizeof(pt));
-        unhex(cases[k].ct, expect, sizeof(expect));
+        helper_unhex(cases[k].key, key, 16);
+        helper_unhex(cases[k].iv, iv, 16);
+        size_t len = helper_unhex(cases[k].pt, pt, sizeof(pt));
+        helper_unhex(cases[k].ct, expect, sizeof(expect));
         for (size_t j = 0; j < 4; j++) {
             struct ike_sk_cipher *c =
                 cipher_new(IKE_ENCR_AES_CBC, 128, integs[j].id, key, 16, ik, integs[j].key_len);
@@ -243,8 +219,8 @@ static void test_integ_truncation_vectors(void **state)
     static const uint8_t ek[16] = {0};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t ik[64], icv[32], data[50], pt[16];
-        size_t ik_len = unhex(cases[i].key, ik, sizeof(ik));
-        size_t icv_len = unhex(cases[i].icv, icv, sizeof(icv));
+        size_t ik_len = helper_unhex(cases[i].key, ik, sizeof(ik));
+        size_t icv_len = helper_unhex(cases[i].icv, icv, sizeof(icv));
         memset(data, cases[i].data, sizeof(data));
         struct ike_sk_cipher *c =
             cipher_new(IKE_ENCR_AES_CBC, 128, cases[i].integ, ek, 16, ik, ik_len);

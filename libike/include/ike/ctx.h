@@ -56,12 +56,16 @@ enum ike_log_level {
 enum ike_timer {
     IKE_TIMER_RETRANSMIT = 0, /* the outstanding request */
     IKE_TIMER_HALF_OPEN,      /* responder waiting for IKE_AUTH */
+    IKE_TIMER_DPD,            /* next liveness check is due (ike_sa_cfg.dpd) */
+    IKE_TIMER_IKE_LIFETIME,   /* the IKE SA's soft or hard lifetime */
+    IKE_TIMER_CHILD_LIFETIME, /* the earliest soft/hard lifetime of its CHILD SAs */
     IKE_TIMER_COUNT
 };
 
 struct ike_sa;
 struct ike_event;
 struct ike_child_export;
+struct ike_cookie_jar;
 
 struct ike_ctx_ops {
     /* One datagram to send from local to remote (ports included: 4500
@@ -87,6 +91,36 @@ struct ike_ctx_ops {
     void (*child_delete)(void *user, struct ike_sa *sa, uint32_t spi_in);
     /* A sync event (<ike/events.h>), valid only during the call. */
     void (*event)(void *user, const struct ike_event *ev);
+    /* Optional. sa (established, as responder) received INITIAL_CONTACT
+     * (RFC 7296 §2.4): the peer with ID ike_sa_peer_id(sa) has no older
+     * state, so the caller drops every other IKE SA it holds with that
+     * peer ID and configuration (ike_sa_drop() + ike_sa_free() each; not
+     * sa itself: re-entrancy rule above). libike has no SA table. */
+    void (*initial_contact)(void *user, struct ike_sa *sa);
+    /* Optional. RFC 6311 §5.2: the peer's IPSEC_REPLAY_COUNTER_SYNC asks
+     * us to advance the outbound ESP sequence number of every CHILD SA of
+     * sa by delta (it took over and may have seen higher numbers). */
+    void (*replay_sync)(void *user, struct ike_sa *sa, uint64_t delta);
+    /* Optional. The soft lifetime of sa, whose gateway has reauth set,
+     * passed: reauthenticate make-before-break, i.e. ike_sa_initiate() a
+     * new IKE SA with ike_sa_cfg(sa) (its CHILD SAs are negotiated as
+     * configured) and ike_sa_delete(sa) once the new one is ESTABLISHED
+     * (or at sa's hard lifetime). Without it libike rekeys the IKE SA. */
+    void (*reauth)(void *user, struct ike_sa *sa);
+    /* Optional. An IKE SA rekey (RFC 7296 §2.18) created new_sa to replace
+     * old. The caller now owns new_sa (ike_sa_free it once DEAD) and must
+     * route datagrams carrying its SPIs (ike_sa_spi_i/_r(new_sa)) to it;
+     * new_sa shares old's ctx and user pointer, and the CHILD SAs of old
+     * now belong to new_sa (no child_delete/child_install: the data plane
+     * keeps them). old stays until its Delete exchange ends, then it is
+     * DEAD. new_sa arms no timer before this call. In a simultaneous rekey
+     * (RFC 7296 §2.8.2) it may be called twice for one old SA: the
+     * redundant SA has no CHILD SAs and is deleted right away (by us or
+     * the peer). Called before new_sa's IKE_SA_ADD event, which carries old's
+     * SPIs (replaces_spi_*). Without this callback libike neither starts
+     * nor accepts IKE SA rekeys (the peer gets NO_PROPOSAL_CHOSEN). Like
+     * every callback it must not call into old or new_sa. */
+    void (*ike_rekeyed)(void *user, struct ike_sa *old, struct ike_sa *new_sa);
 };
 
 /* Retransmission defaults (RFC 7296 §2.4 leaves them to the implementer). */
@@ -102,6 +136,12 @@ struct ike_ctx {
     uint32_t retransmit_base_ms;
     uint32_t retransmit_tries;
     uint32_t half_open_timeout_ms;
+    /* COOKIE (RFC 7296 §2.6), read by ike_sa_respond() only: with
+     * require_cookie set (the caller counts half-open SAs and sets it past
+     * its threshold) an IKE_SA_INIT request without a valid cookie from
+     * `cookies` is answered statelessly with N(COOKIE). <ike/cookie.h>. */
+    struct ike_cookie_jar *cookies;
+    bool require_cookie;
 };
 
 #endif

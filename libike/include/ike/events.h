@@ -9,8 +9,30 @@
  *   responder: on the IKE_AUTH request: MSGID_UPDATE, then (if it
  *              authenticates) IKE_SA_ADD, CHILD_SA_ADD; then the response.
  * IKE_SA_INIT emits nothing: a half-open SA is not synced.
+ * CREATE_CHILD_SA (on the IKE SA it runs on, "new" = the SA it creates):
+ *   initiator: MSGID_UPDATE (request sent) ... on the response:
+ *              CHILD_SA_ADD (new or rekeyed CHILD SA; replaces_spi_in names
+ *              the SA it replaces) or, for an IKE rekey, IKE_SA_ADD of the
+ *              new IKE SA (ev.sa = the new SA; replaces_spi_i/_r name the
+ *              old one, whose CHILD SAs move to it);
+ *   responder: MSGID_UPDATE (request received), then CHILD_SA_ADD or
+ *              IKE_SA_ADD as above; then the response.
+ *   An INVALID_KE_PAYLOAD retry is one more request: one more MSGID_UPDATE.
+ *   Simultaneous IKE rekeys (RFC 7296 §2.8.2) add an IKE_SA_ADD for the
+ *   redundant new SA with zero replaces_spi_*: no CHILD SAs, deleted soon.
+ *   The replaced SA's CHILD_SA_DEL / IKE_SA_DEL come with its Delete.
  * IKE_SA_UPDATE, IKE_SA_DEL and CHILD_SA_DEL are emitted by the exchanges
  * that cause them (INFORMATIONAL, CREATE_CHILD_SA, NAT changes).
+ *
+ * INFORMATIONAL (exch_informational.c, exch_delete.c, exch_dpd.c):
+ *   every request sent or received: MSGID_UPDATE first;
+ *   a CHILD SA removed (Delete either way, hard lifetime): CHILD_SA_DEL,
+ *     on the responder before its answer, on the initiator on the answer;
+ *   the IKE SA ends (Delete either way, hard lifetime, retransmission
+ *     give-up / DPD, ike_sa_drop): CHILD_SA_DEL for each CHILD SA, then
+ *     IKE_SA_DEL (only for an SA that was established);
+ *   RFC 6311 sync (message ID 0, consumes none): MSGID_UPDATE when sent,
+ *     when received (before the answer) and when the answer arrives.
  */
 #ifndef IKE_EVENTS_H
 #define IKE_EVENTS_H

@@ -58,6 +58,14 @@ struct ike_sa_export {
     struct ike_id_export local_id, remote_id;
     uint32_t msgid_send_next; /* next request ID we send */
     uint32_t msgid_recv_next; /* next request ID we expect */
+    bool peer_replay_sync;    /* peer sent IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED */
+    /* Lifetimes left at export (jitter applied; 0 = none): import re-arms
+     * them on the importer's clock. */
+    uint64_t soft_left_ms, hard_left_ms;
+    /* IKE SA rekey (RFC 7296 §2.18): the SPIs of the IKE SA this one
+     * replaces, whose CHILD SAs now belong to this one; all zero if none. */
+    uint8_t replaces_spi_i[IKE_SPI_LEN];
+    uint8_t replaces_spi_r[IKE_SPI_LEN];
 };
 
 /* A traffic selector (RFC 7296 §3.13.1), plain: IKE_TS_IPV4_ADDR_RANGE
@@ -84,6 +92,16 @@ struct ike_child_export {
     size_t n_ts_local, n_ts_remote;
     struct ike_ts_export ts_local[IKE_EXPORT_TS_MAX];
     struct ike_ts_export ts_remote[IKE_EXPORT_TS_MAX];
+    /* Lifetimes counted from installation (jitter applied; 0 = none):
+     * rekeyed after soft_ms, deleted after hard_ms. age_ms: installed that
+     * long ago when exported (ike_sa_import_child() continues from there).
+     * installed_ms is the holder's clock, meaningless elsewhere. */
+    uint64_t soft_ms, hard_ms, age_ms, installed_ms;
+    bool rekey_due; /* soft lifetime passed, rekey queued */
+    /* CHILD rekey: inbound SPI of the CHILD SA this one replaces (it stays
+     * until its Delete); 0 if none. */
+    uint32_t replaces_spi_in;
+    uint16_t pfs_group; /* DH group of the CREATE_CHILD_SA that made it; 0 = no PFS */
 };
 
 struct ike_sa;
@@ -107,6 +125,10 @@ IKE_API enum ike_status ike_sa_import(const struct ike_ctx *ctx, const struct ik
  * decides when the data plane gets it). */
 IKE_API enum ike_status ike_sa_import_child(struct ike_sa *sa, const struct ike_child_export *ex,
                                             struct ike_diag *diag);
+
+/* The peer's authenticated ID (type 0 before IKE_AUTH), e.g. to find the
+ * older SAs of ike_ctx_ops.initial_contact. */
+IKE_API const struct ike_id_export *ike_sa_peer_id(const struct ike_sa *sa);
 
 /* OPENSSL_cleanse over an export struct (size: sizeof of it). */
 IKE_API void ike_export_wipe(void *ex, size_t size);

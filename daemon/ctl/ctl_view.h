@@ -1,0 +1,41 @@
+/*
+ * Runtime -> control protocol: turns the daemon's gateways, IKE SAs
+ * (libike getters and export) and data-plane CHILD SAs into ctl.* messages
+ * allocated from the request's arena. Keys are copied only when the
+ * request set show_keys; every export struct holding keys is wiped here.
+ */
+#ifndef HAIKED_CTL_VIEW_H
+#define HAIKED_CTL_VIEW_H
+
+#include <stdbool.h>
+
+#include <ike/ctx.h>
+#include <ike/export.h>
+#include <ike/message.h>
+
+#include "control.pb-c.h"
+#include "ctl/ctl_dispatch.h"
+
+struct gateway;
+struct gw_sa;
+struct dp_child;
+
+/* "192.0.2.1" (no port). */
+char *ctl_v_addr(struct ctl_arena *a, const struct ike_addr *addr);
+Ctl__Endpoint *ctl_v_endpoint(struct ctl_arena *a, const struct ike_addr *addr);
+Ctl__Selector *ctl_v_ts_export(struct ctl_arena *a, const struct ike_ts_export *ts);
+Ctl__Selector *ctl_v_ts(struct ctl_arena *a, const struct ike_ts *ts);
+
+/* One gateway; with_sas adds IKE SAs, CHILD SAs and phase 2 details (the
+ * listings), without it only the configuration and counters. NULL when
+ * the arena ran out. */
+Ctl__Gateway *ctl_v_gateway(struct ctl_req *r, struct gateway *gw, bool with_sas);
+Ctl__IkeSa *ctl_v_ike_sa(struct ctl_req *r, struct gw_sa *gs);
+Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struct dp_child *c);
+Ctl__TunnelSummary *ctl_v_summary(struct ctl_req *r, struct gateway *gw);
+struct net_counters;
+Ctl__NetStats *ctl_v_net_stats(struct ctl_arena *a, const struct net_counters *c);
+/* The VDOM name of a gateway ("root" without VDOMs). */
+const char *ctl_v_vdom(const struct gateway *gw);
+
+#endif

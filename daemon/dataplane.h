@@ -1,0 +1,119 @@
+/*
+ * The data-plane interface: where negotiated CHILD SA pairs go. The front
+ * (dataplane.c) keeps one struct dp_child per installed pair — SPIs,
+ * selectors, algorithms, install time, never keys — listed per IKE SA for
+ * hactl; a backend does the actual work:
+ *
+ *   record     keeps the pairs and nothing else (this issue: no ESP here)
+ *   userspace  ESP over TUN, ESP-in-UDP on 4500 (issue 4)
+ *   kernel     XFRM via libnl-3 (issue 4)
+ *
+ * A backend sees the keys only during install(). ESP-in-UDP datagrams that
+ * arrive on our 4500 socket are passed to esp_input(); a backend without
+ * ESP leaves it NULL and the caller counts them as dropped.
+ */
+#ifndef HAIKED_DATAPLANE_H
+#define HAIKED_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <ike/ctx.h>
+#include <ike/export.h>
+
+struct dp;
+struct gw_sa;
+struct event_base;
+
+struct dp_counters {
+    uint64_t packets_in, bytes_in;
+    uint64_t packets_out, bytes_out;
+    uint64_t dropped_replay, dropped_integrity, dropped_other;
+    uint64_t seq_out;        /* last outbound ESP sequence number used */
+    uint64_t replay_in_edge; /* highest inbound sequence number accepted */
+};
+
+#define DP_NAME_MAX 64
+
+struct dp_child {
+    TAILQ_ENTRY(dp_child) sa_link;  /* in gw_sa.children */
+    TAILQ_ENTRY(dp_child) all_link; /* in dp.children */
+    struct gw_sa *owner;            /* NULL after the IKE SA went away */
+    char gw_name[DP_NAME_MAX];
+    char child_name[DP_NAME_MAX];   /* the selector config ("phase 2") */
+    uint8_t ike_spi_i[IKE_SPI_LEN], ike_spi_r[IKE_SPI_LEN];
+    uint32_t spi_in, spi_out;       /* host order */
+    uint8_t protocol;               /* IKE_PROTO_ESP */
+    bool tunnel;
+    uint16_t encr_id, encr_key_bits, integ_id;
+    bool esn;
+    size_t n_ts_local, n_ts_remote;
+    struct ike_ts_export ts_local[IKE_EXPORT_TS_MAX];
+    struct ike_ts_export ts_remote[IKE_EXPORT_TS_MAX];
+    struct ike_addr local, remote;  /* outer addresses at install (ports: NAT-T) */
+    bool encap;                     /* ESP-in-UDP (NAT detected) */
+    uint64_t installed_ms;          /* CLOCK_MONOTONIC */
+    uint64_t installed_wall;        /* CLOCK_REALTIME s */
+    struct dp_counters ctr;         /* as last read from the backend */
+    void *backend;                  /* the backend's per-pair state */
+};
+
+TAILQ_HEAD(dp_child_list, dp_child);
+
+struct dp_backend_ops {
+    const char *name;
+    int (*open)(struct dp *dp, char *err, size_t errlen);
+    void (*close)(struct dp *dp);
+    /* c is filled (no keys); ex carries them for this call only. */
+    int (*install)(struct dp *dp, struct dp_child *c, const struct ike_child_export *ex,
+                   char *err, size_t errlen);
+    void (*remove)(struct dp *dp, struct dp_child *c);
+    /* Fresh counters into c->ctr; -1 if the backend cannot tell. */
+    int (*counters)(struct dp *dp, struct dp_child *c);
+    /* Takeover (issue 5): outbound sequence number and replay edge. */
+    int (*set_seq)(struct dp *dp, struct dp_child *c, uint64_t seq_out, uint64_t replay_in_edge);
+    /* An ESP-in-UDP datagram (marker-less, SPI first) from remote to local;
+     * NULL: this backend carries no ESP. */
+    void (*esp_input)(struct dp *dp, const uint8_t *data, size_t len,
+                      const struct ike_addr *local, const struct ike_addr *remote);
+};
+
+struct dp {
+    const struct dp_backend_ops *ops;
+    struct event_base *base;
+    void *priv;                    /* the backend's */
+    struct dp_child_list children; /* every installed pair */
+    size_t n_children;
+    uint64_t installs, removes, install_failures;
+    uint64_t esp_in_dropped;       /* ESP datagrams nobody could take */
+};
+
+/* "record" (and, later, "userspace", "kernel"); -1 with err otherwise. */
+int dp_open(struct dp *dp, const char *backend, struct event_base *base, char *err,
+            size_t errlen);
+/* Removes every pair (backend remove()), then closes. */
+void dp_close(struct dp *dp);
+bool dp_backend_known(const char *backend);
+
+/* Installs the pair of ex for owner (may be NULL in tests) and links it
+ * into owner->children. NULL with err when the backend refused. */
+struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
+                                  const struct ike_child_export *ex, const struct ike_addr *local,
+                                  const struct ike_addr *remote, bool encap, uint64_t now_ms,
+                                  char *err, size_t errlen);
+/* Removes and frees c (unlinks it from its owner). */
+void dp_child_delete(struct dp *dp, struct dp_child *c);
+struct dp_child *dp_child_find(struct dp *dp, uint32_t spi_in);
+/* Refreshes c->ctr from the backend; -1 if it cannot. */
+int dp_child_counters(struct dp *dp, struct dp_child *c);
+/* 0 when the backend took it; -1 when there is no ESP data plane (the
+ * caller counts the drop). */
+int dp_esp_input(struct dp *dp, const uint8_t *data, size_t len, const struct ike_addr *local,
+                 const struct ike_addr *remote);
+
+/* The backends (dp_*.c). */
+extern const struct dp_backend_ops dp_record_ops;
+
+#endif

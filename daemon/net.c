@@ -1,0 +1,320 @@
+/* UDP 500/4500 sockets on the event loop (see net.h). */
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+void net_init(struct net *net, struct event_base *base, const struct net_handlers *h,
+              const char *netns)
+{
+    memset(net, 0, sizeof(*net));
+    net->base = base;
+    net->h = *h;
+    snprintf(net->netns, sizeof(net->netns), "%s", netns ? netns : "");
+}
+
+void net_close(struct net *net)
+{
+    for (size_t i = 0; i < net->n_socks; i++) {
+        if (net->socks[i].ev)
+            event_free(net->socks[i].ev);
+        close(net->socks[i].fd);
+    }
+    net->n_socks = 0;
+}
+
+int net_socket_netns(const char *ns, int domain, int type, int protocol)
+{
+    if (!ns || !ns[0]) {
+        int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+        return fd < 0 ? -errno : fd;
+    }
+    if (strchr(ns, '/'))
+        return -EINVAL;
+    char path[32 + NET_NETNS_MAX];
+    snprintf(path, sizeof(path), "/run/netns/%s", ns);
+    int ret;
+    int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return -errno;
+    int target = open(path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+        ret = -errno;
+        goto out_self;
+    }
+    if (setns(target, CLONE_NEWNET) < 0) {
+        ret = -errno;
+        goto out_target;
+    }
+    ret = socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (ret < 0)
+        ret = -errno;
+    /* Going back cannot fail for a namespace we came from; if it did, the
+     * daemon would run in the wrong namespace: refuse to continue. */
+    if (setns(self, CLONE_NEWNET) < 0) {
+        perror("haiked: setns back to the daemon's namespace");
+        _exit(70);
+    }
+out_target:
+    close(target);
+out_self:
+    close(self);
+    return ret;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg);
+
+static struct net_sock *find_sock(struct net *net, const struct ike_addr *a)
+{
+    for (size_t i = 0; i < net->n_socks; i++) {
+        struct net_sock *s = &net->socks[i];
+        if (s->bound.port == a->port && net_addr_same_host(&s->bound, a))
+            return s;
+    }
+    return NULL;
+}
+
+static int set_opts(int fd, int family)
+{
+    int one = 1;
+    if (family == IKE_AF_INET)
+        return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+        return -1;
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+}
+
+static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t errlen)
+{
+    char as[IKE_ADDR_STR_MAX];
+    ike_addr_str(a, as, sizeof(as));
+    if (net->n_socks == NET_MAX_SOCKS) {
+        snprintf(err, errlen, "%s: more than %d sockets", as, NET_MAX_SOCKS);
+        return -ENOSPC;
+    }
+    int domain = a->family == IKE_AF_INET ? AF_INET : AF_INET6;
+    int fd = net_socket_netns(net->netns, domain, SOCK_DGRAM | SOCK_NONBLOCK, IPPROTO_UDP);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket for %s%s%s: %s", as, net->netns[0] ? " in netns " : "",
+                 net->netns, strerror(-fd));
+        return fd;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = (socklen_t)net_addr_to_sockaddr(a, &ss);
+    if (set_opts(fd, a->family) < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "bind %s: %s", as, strerror(e));
+        close(fd);
+        return -e;
+    }
+    struct net_sock *s = &net->socks[net->n_socks];
+    s->fd = fd;
+    s->bound = *a;
+    s->net = net;
+    s->ev = event_new(net->base, fd, EV_READ | EV_PERSIST, on_readable, s);
+    if (!s->ev || event_add(s->ev, NULL) < 0) {
+        snprintf(err, errlen, "%s: cannot add to the event loop", as);
+        if (s->ev)
+            event_free(s->ev);
+        close(fd);
+        return -ENOMEM;
+    }
+    net->n_socks++;
+    return 0;
+}
+
+int net_listen(struct net *net, const struct ike_addr *addr, char *err, size_t errlen)
+{
+    static const uint16_t ports[] = {IKE_PORT, IKE_PORT_NATT};
+    for (size_t i = 0; i < 2; i++) {
+        struct ike_addr a = *addr;
+        a.port = ports[i];
+        if (find_sock(net, &a))
+            continue;
+        int r = open_one(net, &a, err, errlen);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The socket to send from local: bound exactly there, else the wildcard
+ * of that family and port (the source then goes in a PKTINFO cmsg). */
+static struct net_sock *sock_for(struct net *net, const struct ike_addr *local, bool *wildcard)
+{
+    struct net_sock *s = find_sock(net, local);
+    *wildcard = false;
+    if (s)
+        return s;
+    for (size_t i = 0; i < net->n_socks; i++) {
+        s = &net->socks[i];
+        if (s->bound.family == local->family && s->bound.port == local->port &&
+            net_addr_is_any(&s->bound)) {
+            *wildcard = !net_addr_is_any(local);
+            return s;
+        }
+    }
+    return NULL;
+}
+
+static size_t put_pktinfo(struct msghdr *mh, char *cbuf, size_t cbuf_len,
+                          const struct ike_addr *local)
+{
+    mh->msg_control = cbuf;
+    mh->msg_controllen = cbuf_len;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(mh);
+    if (local->family == IKE_AF_INET) {
+        struct in_pktinfo pi = {0};
+        memcpy(&pi.ipi_spec_dst, local->addr, 4);
+        cm->cmsg_level = IPPROTO_IP;
+        cm->cmsg_type = IP_PKTINFO;
+        cm->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+        return CMSG_SPACE(sizeof(pi));
+    }
+    struct in6_pktinfo pi6 = {0};
+    memcpy(&pi6.ipi6_addr, local->addr, 16);
+    cm->cmsg_level = IPPROTO_IPV6;
+    cm->cmsg_type = IPV6_PKTINFO;
+    cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+    memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+    return CMSG_SPACE(sizeof(pi6));
+}
+
+static int send_iov(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
+                    struct iovec *iov, size_t n_iov)
+{
+    bool wildcard;
+    struct net_sock *s = sock_for(net, local, &wildcard);
+    if (!s) {
+        net->ctr.send_errors++;
+        return -EADDRNOTAVAIL;
+    }
+    struct sockaddr_storage to;
+    struct msghdr mh = {0};
+    char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] __attribute__((aligned(8))) = {0};
+    mh.msg_name = &to;
+    mh.msg_namelen = (socklen_t)net_addr_to_sockaddr(remote, &to);
+    mh.msg_iov = iov;
+    mh.msg_iovlen = n_iov;
+    if (wildcard)
+        mh.msg_controllen = put_pktinfo(&mh, cbuf, sizeof(cbuf), local);
+    ssize_t n = sendmsg(s->fd, &mh, 0);
+    if (n < 0) {
+        net->ctr.send_errors++;
+        return -errno;
+    }
+    net->ctr.dgrams_out++;
+    net->ctr.bytes_out += (uint64_t)n;
+    return 0;
+}
+
+int net_send_ike(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
+                 const uint8_t *data, size_t len)
+{
+    static const uint8_t marker[4] = {0, 0, 0, 0};
+    struct iovec iov[2] = {{(void *)marker, sizeof(marker)}, {(void *)data, len}};
+    if (local->port == IKE_PORT_NATT)
+        return send_iov(net, local, remote, iov, 2);
+    return send_iov(net, local, remote, iov + 1, 1);
+}
+
+int net_send_keepalive(struct net *net, const struct ike_addr *local,
+                       const struct ike_addr *remote)
+{
+    static const uint8_t ka = 0xff;
+    struct iovec iov = {(void *)&ka, 1};
+    int r = send_iov(net, local, remote, &iov, 1);
+    if (r == 0)
+        net->ctr.keepalives_out++;
+    return r;
+}
+
+/* The local address from the PKTINFO cmsg (else the bound one). */
+static void local_from_cmsg(struct msghdr *mh, const struct net_sock *s, struct ike_addr *local)
+{
+    *local = s->bound;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+            memcpy(local->addr, &pi.ipi_addr, 4);
+        } else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi6;
+            memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
+            memcpy(local->addr, &pi6.ipi6_addr, 16);
+        }
+    }
+}
+
+static void drop(struct net *net, enum gw_drop_reason why, size_t len,
+                 const struct ike_addr *local, const struct ike_addr *remote)
+{
+    net->ctr.dropped[why]++;
+    if (net->h.dropped)
+        net->h.dropped(net->h.arg, why, len, local, remote);
+}
+
+static void deliver(struct net *net, const struct net_sock *s, const uint8_t *buf, size_t len,
+                    int flags, const struct ike_addr *local, const struct ike_addr *remote)
+{
+    net->ctr.dgrams_in++;
+    net->ctr.bytes_in += len;
+    if (flags & MSG_TRUNC) {
+        drop(net, GW_DROP_OVERSIZED, len, local, remote);
+        return;
+    }
+    size_t off;
+    switch (net_classify(s->bound.port, buf, len, &off)) {
+    case NET_CLASS_IKE:
+        net->h.ike(net->h.arg, buf + off, len - off, local, remote);
+        break;
+    case NET_CLASS_ESP:
+        net->ctr.esp_in++;
+        net->h.esp(net->h.arg, buf, len, local, remote);
+        break;
+    case NET_CLASS_KEEPALIVE:
+        net->ctr.keepalives_in++;
+        break;
+    case NET_CLASS_TRUNCATED:
+        drop(net, GW_DROP_TRUNCATED, len, local, remote);
+        break;
+    }
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct net_sock *s = arg;
+    struct net *net = s->net;
+    static uint8_t buf[NET_MAX_DGRAM];
+    /* Bounded batch: other sockets and timers get their turn. */
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage from;
+        char cbuf[256] __attribute__((aligned(8)));
+        struct iovec iov = {buf, sizeof(buf)};
+        struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+                            .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+        ssize_t n = recvmsg(fd, &mh, MSG_TRUNC);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                net->ctr.recv_errors++;
+            return;
+        }
+        struct ike_addr local, remote;
+        net_addr_from_sockaddr(&remote, &from);
+        local_from_cmsg(&mh, s, &local);
+        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
+        deliver(net, s, buf, (size_t)n > sizeof(buf) ? (size_t)n : len,
+                (size_t)n > sizeof(buf) ? MSG_TRUNC : (mh.msg_flags & MSG_TRUNC), &local, &remote);
+    }
+}

@@ -1,0 +1,319 @@
+/*
+ * hactl against the real control server with a populated runtime
+ * (ctl_fixture.c): human output, --json (checked to parse, and its
+ * fields), --show-keys, errors and exit codes. hactl runs in a forked
+ * child (hactl_main, the whole program) while the parent runs the
+ * server's event loop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctl_fixture.h"
+#include "hactl.h"
+
+struct run {
+    int rc;
+    char out[65536];
+    char err[8192];
+};
+
+static void slurp(FILE *f, char *buf, size_t size)
+{
+    rewind(f);
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* hactl --socket SOCK args... */
+static void hactl(struct ctl_fixture *fx, struct run *r, const char *const *args)
+{
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "hactl";
+    argv[argc++] = "--socket";
+    argv[argc++] = fx->sock;
+    for (; *args && argc < 31; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int rc = hactl_main(argc, argv, out, err);
+        fflush(out);
+        fflush(err);
+        _exit(rc);
+    }
+    int status = ctl_fixture_wait(fx, pid, 10000);
+    assert_true(status != -1 && WIFEXITED(status));
+    r->rc = WEXITSTATUS(status);
+    slurp(out, r->out, sizeof(r->out));
+    slurp(err, r->err, sizeof(r->err));
+}
+
+#define HACTL(fx, r, ...)                                                                          \
+    do {                                                                                           \
+        static const char *const a_[] = {__VA_ARGS__, NULL};                                       \
+        hactl((fx), (r), a_);                                                                      \
+    } while (0)
+
+static void assert_has(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("expected \"%s\" in:\n%s", needle, hay);
+}
+
+static void assert_lacks(const char *hay, const char *needle)
+{
+    if (strstr(hay, needle))
+        fail_msg("did not expect \"%s\" in:\n%s", needle, hay);
+}
+
+/* The JSON parses and the Python expression `check` (on `j`) holds. */
+static void assert_json(const char *json, const char *check)
+{
+    char path[] = "/tmp/hactl_json_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+    close(fd);
+    char cmd[256];
+    /* The expression travels in the environment: no shell quoting. */
+    setenv("HACTL_JSON_CHECK", check, 1);
+    snprintf(cmd, sizeof(cmd),
+             "/usr/bin/python3 -c 'import json,os,sys; j=json.load(open(sys.argv[1])); "
+             "sys.exit(0 if eval(os.environ[\"HACTL_JSON_CHECK\"]) else 1)' %s",
+             path);
+    int rc = system(cmd);
+    unlink(path);
+    if (rc != 0)
+        fail_msg("JSON check failed: %s\non: %s", check, json);
+}
+
+static int setup(void **state)
+{
+    struct ctl_fixture *fx = calloc(1, sizeof(*fx));
+    if (ctl_fixture_init(fx) != 0)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ctl_fixture_free(*state);
+    free(*state);
+    return 0;
+}
+
+static void test_tunnel_summary(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "tunnel", "summary");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "'hq' 203.0.113.2:4500 vd=root state=up selectors(total,up): 2/1 "
+                      "rx(pkt,err): 7/0 tx(pkt,err): 10/0\n");
+    assert_has(r.out, "'branch' 203.0.113.3:500 vd=root state=idle selectors(total,up): 1/0");
+    HACTL(*state, &r, "--json", "tunnel", "summary");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "len(j['tunnels']) == 2 and j['tunnels'][0]['name'] == 'hq' and "
+                       "j['tunnels'][0]['selectors_up'] == 1 and "
+                       "j['tunnels'][0]['counters']['tx_packets'] == 10");
+}
+
+static void test_gateway_list(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "gateway", "list", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "name: hq\n");
+    assert_has(r.out, "addr: 203.0.113.1:500 -> 203.0.113.2:500\n");
+    assert_has(r.out, "id/spi: 1 " FX_IKE_SPI_I "/" FX_IKE_SPI_R "\n");
+    assert_has(r.out, "direction: responder\n");
+    assert_has(r.out, "status: established");
+    assert_has(r.out, "addr: 203.0.113.1:4500 -> 203.0.113.2:4500  nat: remote\n");
+    assert_has(r.out, "proposal: aes256-sha512-ecp521\n");
+    assert_has(r.out, "id: gw1.example.com -> 203.0.113.2\n");
+    assert_has(r.out, "message-id sent/recv: 0/2\n");
+    assert_has(r.out, "lifetime/rekey: 86400/8559");
+    assert_has(r.out, "DPD: on-idle interval 20s retries 3  sent/recv: 4/3  failures: 0\n");
+    assert_has(r.out, "IPsec SA: created 1 established 1\n");
+    assert_has(r.out, "IKE datagrams in/out: 12/11  bytes in/out: 3400/3100  retransmits: 0\n");
+    assert_has(r.out, "dropped: malformed=2 integrity=1\n");
+    assert_lacks(r.out, "SK_");
+}
+
+static void test_gateway_list_json(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "--json", "gateway", "list");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "[g['name'] for g in j['gateways']] == ['hq', 'branch']");
+    assert_json(r.out, "j['gateways'][0]['ike_sas'][0]['spi_i'] == '" FX_IKE_SPI_I "' and "
+                       "j['gateways'][0]['ike_sas'][0]['spi_r'] == '" FX_IKE_SPI_R "'");
+    assert_json(r.out, "j['gateways'][0]['ike_sas'][0]['initiator'] is False and "
+                       "j['gateways'][0]['ike_sas'][0]['state'] == 'established'");
+    assert_json(r.out, "j['gateways'][0]['ike_sas'][0]['msgid_recv'] == 2 and "
+                       "j['gateways'][0]['ike_sas'][0]['remote']['port'] == 4500 and "
+                       "j['gateways'][0]['ike_sas'][0]['nat_remote'] is True");
+    assert_json(r.out, "j['gateways'][0]['child_sas'][0]['spi_in'] == '154ccf99' and "
+                       "j['gateways'][0]['child_sas'][0]['spi_out'] == 'bf67d15d' and "
+                       "j['gateways'][0]['child_sas'][0]['counters']['rx_bytes'] == 1204");
+    assert_json(r.out, "j['gateways'][1]['ike_sas'] == [] and "
+                       "j['gateways'][1]['passive'] is True and "
+                       "j['gateways'][0]['passive'] is False");
+    assert_json(r.out, "{d['reason']: d['count'] for d in j['gateways'][0]['stats']['dropped']}"
+                       "['integrity'] == 1 and j['gateways'][0]['stats']['dgrams_in'] == 12");
+    assert_json(r.out, "'keys' not in j['gateways'][0]['ike_sas'][0] and "
+                       "'keys' not in j['gateways'][0]['child_sas'][0]");
+}
+
+static void test_show_keys(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "--show-keys", "gateway", "list", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out,
+               "SK_ei: 3a3a3a3a3a3a3a3a-3a3a3a3a3a3a3a3a-3a3a3a3a3a3a3a3a-3a3a3a3a3a3a3a3a\n");
+    HACTL(*state, &r, "--json", "--show-keys", "tunnel", "show", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "j['child_sas'][0]['keys']['encr_in'] == '53' * 32 and "
+                       "len(j['child_sas'][0]['keys']['integ_out']) == 128 and "
+                       "j['ike_sas'][0]['keys']['sk_ei'] == '3a' * 32");
+    /* the option may also come after the command */
+    HACTL(*state, &r, "tunnel", "show", "hq", "--show-keys");
+    assert_has(r.out, "dec: key=5353");
+}
+
+static void test_tunnel_show(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "tunnel", "show", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "name=hq ver=2 vd=root 203.0.113.1:4500->203.0.113.2:4500 mode=manual");
+    assert_has(r.out, "stat: rxp=7 txp=10 rxb=1204 txb=840\n");
+    assert_has(r.out, "proxyid=lan up=1 auto-negotiate=");
+    assert_has(r.out, "  src: 0:192.0.2.0/25:0\n");
+    assert_has(r.out, "  dst: 0:192.0.2.128/25:0\n");
+    assert_has(r.out, "SA: spi in=154ccf99 out=bf67d15d mode=tunnel esp=aes256 ah=sha512 esn=0 "
+                      "life=");
+    assert_has(r.out, "dec:pkts/bytes=7/1204, enc:pkts/bytes=10/840 seqno=10");
+    assert_has(r.out, "proxyid=dns up=0");
+    assert_has(r.out, "dst: 17:192.0.2.153/32:53\n");
+    assert_lacks(r.out, "dec: key=");
+}
+
+static void test_status(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "haiked " HAIKED_VERSION ", pid ");
+    assert_has(r.out, "gateways: 2  IKE SAs: 1  CHILD SAs: 1\n");
+    assert_has(r.out, "vd: root");
+    HACTL(*state, &r, "--json", "status");
+    assert_json(r.out, "j['gateways'] == 2 and j['ike_sas'] == 1 and j['child_sas'] == 1 and "
+                       "j['vdoms'][0]['name'] == 'root' and j['version'] == '" HAIKED_VERSION "'");
+    assert_json(r.out, "{d['reason']: d['count'] for d in j['vdoms'][0]['net']['dropped']}"
+                       "['unknown-spi'] == 5");
+    HACTL(*state, &r, "status");
+    assert_has(r.out, "dropped (no gateway): unknown-spi=5\n");
+}
+
+static void test_debug_filter(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct run r;
+    HACTL(fx, &r, "debug", "ike", "--gateway", "hq", "--peer", "203.0.113.2", "--level", "info");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "debug ike: level 2, gateway hq, peer 203.0.113.2\n");
+    assert_string_equal(fx->d.log.filter_gw, "hq");
+    assert_true(fx->d.log.filter_peer_set);
+    assert_int_equal(fx->d.log.level[HLOG_IKE], 2);
+    HACTL(fx, &r, "--json", "status");
+    assert_json(r.out, "j['debug']['active'] is True and j['debug']['gateway'] == 'hq'");
+    HACTL(fx, &r, "debug", "ike", "off");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "debug ike: no filter");
+    assert_string_equal(fx->d.log.filter_gw, "");
+    assert_false(fx->d.log.filter_peer_set);
+    HACTL(fx, &r, "debug", "ike", "--gateway", "nosuch");
+    assert_int_equal(r.rc, HACTL_EXIT_ERROR);
+    assert_has(r.err, "not found");
+}
+
+static void test_errors_and_exit_codes(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct run r;
+    HACTL(fx, &r, "tunnel", "show", "nosuch");
+    assert_int_equal(r.rc, HACTL_EXIT_ERROR);
+    assert_has(r.err, "hactl: not found: tunnel show: no gateway named 'nosuch'\n");
+    HACTL(fx, &r, "--json", "gateway", "list", "nosuch");
+    assert_int_equal(r.rc, HACTL_EXIT_ERROR);
+    assert_json(r.out, "j['error']['code'] == 'ERR_NOT_FOUND'");
+    HACTL(fx, &r, "tunnel", "up", "branch");
+    assert_int_equal(r.rc, HACTL_EXIT_ERROR);
+    assert_has(r.err, "passive");
+    HACTL(fx, &r, "tunnel");
+    assert_int_equal(r.rc, HACTL_EXIT_USAGE);
+    HACTL(fx, &r, "tunnel", "sideways", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_USAGE);
+    HACTL(fx, &r, "frobnicate");
+    assert_int_equal(r.rc, HACTL_EXIT_USAGE);
+    HACTL(fx, &r, "debug", "ike", "--level", "12");
+    assert_int_equal(r.rc, HACTL_EXIT_USAGE);
+    HACTL(fx, &r, "--timeout", "soon", "status");
+    assert_int_equal(r.rc, HACTL_EXIT_USAGE);
+    HACTL(fx, &r, "gateway", "--help");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "usage: hactl gateway list [NAME] | clear [NAME]");
+    HACTL(fx, &r, "--help");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "exit codes");
+    /* the last --socket wins: a path with no daemon */
+    HACTL(fx, &r, "--socket", "/nonexistent/haiked.sock", "status");
+    assert_int_equal(r.rc, HACTL_EXIT_UNREACHABLE);
+    assert_has(r.err, "is haiked running?");
+}
+
+/* Actions reach the daemon's gw_* functions. */
+static void test_actions(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct run r;
+    HACTL(fx, &r, "tunnel", "down", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "tunnel down hq: done");
+    assert_int_equal(gw_find(&fx->d, "hq")->state, GW_STATE_ADMIN_DOWN);
+    HACTL(fx, &r, "tunnel", "summary");
+    assert_has(r.out, "'hq' ");
+    assert_has(r.out, "state=down");
+    HACTL(fx, &r, "--json", "gateway", "clear");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "j['affected'] == 2");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_tunnel_summary), T(test_gateway_list),          T(test_gateway_list_json),
+        T(test_show_keys),      T(test_tunnel_show),           T(test_status),
+        T(test_debug_filter),   T(test_errors_and_exit_codes), T(test_actions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,127 @@
+/*
+ * Shared by the daemon runtime tests (test_daemon_*.c): a private network
+ * namespace for the test process (so ports 500/4500 on 127.0.0.x are ours
+ * alone), a temp dir with a config + 0600 secrets file, and a loop runner.
+ */
+#ifndef DTEST_UTIL_H
+#define DTEST_UTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <net/if.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "daemon.h"
+
+/* 0 when the process now has its own network namespace with lo up;
+ * -1 when it cannot (not root): the caller skips. */
+static inline int dtest_private_netns(void)
+{
+    static int done = 0;
+    if (done)
+        return done > 0 ? 0 : -1;
+    done = -1;
+    if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+        return -1;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        return -1;
+    ifr.ifr_flags |= IFF_UP;
+    int r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+    close(fd);
+    if (r < 0)
+        return -1;
+    done = 1;
+    return 0;
+}
+
+struct dtest_dir {
+    char path[64];
+};
+
+static inline void dtest_dir_make(struct dtest_dir *t)
+{
+    snprintf(t->path, sizeof(t->path), "/tmp/haiked-dtest-XXXXXX");
+    assert_non_null(mkdtemp(t->path));
+}
+
+static inline void dtest_write(const struct dtest_dir *t, const char *name, mode_t mode,
+                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static inline void dtest_write(const struct dtest_dir *t, const char *name, mode_t mode,
+                               const char *fmt, ...)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/%s", t->path, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+    assert_int_equal(chmod(p, mode), 0);
+}
+
+static inline void dtest_dir_remove(struct dtest_dir *t)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static inline struct cfg *dtest_load(const struct dtest_dir *t, const char *name)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/%s", t->path, name);
+    struct cfg *cfg = NULL;
+    struct cfg_errors errs = {0};
+    if (cfg_load(p, &cfg, &errs) < 0) {
+        cfg_errors_print(&errs, stderr);
+        cfg_errors_clear(&errs);
+        fail_msg("config %s refused", p);
+    }
+    cfg_errors_clear(&errs);
+    return cfg;
+}
+
+/* Runs the loop until pred(arg) or timeout_ms; returns pred's last value. */
+static inline bool dtest_run_until(struct event_base *base, bool (*pred)(void *), void *arg,
+                                   unsigned timeout_ms)
+{
+    uint64_t end = daemon_now_ms() + timeout_ms;
+    while (!pred(arg)) {
+        if (daemon_now_ms() >= end)
+            return false;
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(base, &tv);
+        event_base_dispatch(base);
+    }
+    return true;
+}
+
+static inline void dtest_run_for(struct event_base *base, unsigned ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+#endif
