@@ -133,10 +133,12 @@ static int initiate(struct gateway *gw, uint32_t reauth_of, char *err, size_t er
     gs->reauth_of = reauth_of;
     struct ike_sa *sa = NULL;
     struct ike_diag diag = {0};
+    /* INITIAL_CONTACT only when this is our only SA with the peer. */
+    const struct ike_sa_cfg *cfg = gw->n_sas > 1 ? &gw->ike_cfg_no_ic : gw->ike_cfg;
     d->creating = gs;
     d->cur_gw = gw;
     d->cur_vdom = v;
-    enum ike_status st = ike_sa_initiate(&d->ike_ctx, gw->ike_cfg, &sa, &diag);
+    enum ike_status st = ike_sa_initiate(&d->ike_ctx, cfg, &sa, &diag);
     d->creating = NULL;
     d->cur_gw = NULL;
     d->cur_vdom = NULL;
@@ -192,6 +194,8 @@ struct gateway *gw_create(struct daemon *d, const struct cfg_gateway *cg)
     gw->d = d;
     gw->cfg = cg;
     gw->ike_cfg = &cg->sa;
+    gw->ike_cfg_no_ic = cg->sa;
+    gw->ike_cfg_no_ic.initial_contact = false;
     gw->name = cg->name;
     const struct vdom_rt *v = daemon_vdom(d, cg->vdom);
     gw->vdom = v ? v->index : 0;

@@ -151,6 +151,10 @@ struct gateway {
     struct event *retry_timer;     /* auto gateways: re-initiate after failure */
     struct event *keepalive_timer; /* NAT-T keepalives every 20 s behind NAT */
     uint32_t retry_backoff_s;
+    /* ike_cfg without INITIAL_CONTACT, for IKE SAs started while the
+     * gateway still has others (reauthentication, clear/flush): the peer
+     * must not drop those before their Delete is answered. */
+    struct ike_sa_cfg ike_cfg_no_ic;
 };
 
 TAILQ_HEAD(gateway_list, gateway);

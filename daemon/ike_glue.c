@@ -217,8 +217,9 @@ static void glue_event(void *user, const struct ike_event *ev)
         d->observer(d->observer_arg, ev);
 }
 
-/* RFC 7296 §2.4: the peer has no older state; ours is stale. Dropping
- * runs other SAs' code, which a callback may not do: deferred. */
+/* RFC 7296 §2.4: the peer has no older state; ours is stale (the same
+ * gateway, the same peer ID). Dropping runs other SAs' code, which a
+ * callback may not do: deferred. */
 static void glue_initial_contact(void *user, struct ike_sa *sa)
 {
     struct daemon *d = user;
@@ -229,7 +230,7 @@ static void glue_initial_contact(void *user, struct ike_sa *sa)
     size_t n = 0;
     struct gw_sa *o;
     TAILQ_FOREACH(o, &gs->gw->sas, link) {
-        if (o == gs || !o->sa || o->dying || ike_sa_cfg(o->sa) != ike_sa_cfg(sa))
+        if (o == gs || !o->sa || o->dying)
             continue;
         const struct ike_id_export *oid = ike_sa_peer_id(o->sa);
         if (oid->type != id->type || oid->len != id->len || memcmp(oid->data, id->data, id->len))

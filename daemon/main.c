@@ -126,7 +126,6 @@ static int run(const struct options *o)
     struct cfg *cfg = load_config(o->config);
     if (!cfg)
         return 1;
-    bool to_stderr = o->foreground || cfg->global.log_target == CFG_LOG_TARGET_STDERR;
     if (!o->foreground && daemonize() < 0) {
         perror("haiked: daemonize");
         cfg_free(cfg);
@@ -146,8 +145,9 @@ static int run(const struct options *o)
     struct daemon d;
     char err[512];
     int rc = 1;
-    /* Under systemd journald reads stderr and stamps lines itself. */
-    FILE *logf = to_stderr ? stderr : NULL;
+    /* Foreground: stderr (under systemd journald reads it and stamps the
+     * lines itself); a daemon has no stderr left: syslog. */
+    FILE *logf = o->foreground && cfg->global.log_target == CFG_LOG_TARGET_STDERR ? stderr : NULL;
     int ir = daemon_init(&d, base, cfg, o->config, logf, err, sizeof(err));
     d.log.timestamps = logf && !getenv("JOURNAL_STREAM");
     if (ir < 0 || daemon_start(&d, err, sizeof(err)) < 0) {

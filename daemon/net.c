@@ -264,12 +264,13 @@ static void drop(struct net *net, enum gw_drop_reason why, size_t len,
         net->h.dropped(net->h.arg, why, len, local, remote);
 }
 
+/* len is the datagram's length; buf holds it unless trunc. */
 static void deliver(struct net *net, const struct net_sock *s, const uint8_t *buf, size_t len,
-                    int flags, const struct ike_addr *local, const struct ike_addr *remote)
+                    bool trunc, const struct ike_addr *local, const struct ike_addr *remote)
 {
     net->ctr.dgrams_in++;
     net->ctr.bytes_in += len;
-    if (flags & MSG_TRUNC) {
+    if (trunc) {
         drop(net, GW_DROP_OVERSIZED, len, local, remote);
         return;
     }
@@ -313,8 +314,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         struct ike_addr local, remote;
         net_addr_from_sockaddr(&remote, &from);
         local_from_cmsg(&mh, s, &local);
-        size_t len = (size_t)n > sizeof(buf) ? sizeof(buf) : (size_t)n;
-        deliver(net, s, buf, (size_t)n > sizeof(buf) ? (size_t)n : len,
-                (size_t)n > sizeof(buf) ? MSG_TRUNC : (mh.msg_flags & MSG_TRUNC), &local, &remote);
+        /* MSG_TRUNC makes n the datagram's real length. */
+        bool trunc = (size_t)n > sizeof(buf) || (mh.msg_flags & MSG_TRUNC);
+        deliver(net, s, buf, (size_t)n, trunc, &local, &remote);
     }
 }

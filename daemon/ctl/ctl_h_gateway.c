@@ -22,12 +22,14 @@ int ctl_h_gateway_list(struct ctl_req *r)
         struct gateway *gw = ctl_gateway_arg(r, q->name, "gateway list");
         if (!gw)
             return -1;
+        ctl_v_refresh_counters(r->ctx->d, gw);
         res->gateways = ctl_arena_calloc(a, 1, sizeof(*res->gateways));
         if (!res->gateways || !(res->gateways[0] = ctl_v_gateway(r, gw, true)))
             return -1;
         res->n_gateways = 1;
     } else {
         size_t n = gw_count(r->ctx->d);
+        ctl_v_refresh_counters(r->ctx->d, NULL);
         res->gateways = ctl_arena_calloc(a, n ? n : 1, sizeof(*res->gateways));
         if (!res->gateways)
             return -1;

@@ -13,6 +13,7 @@ int ctl_h_tunnel_summary(struct ctl_req *r)
     size_t n = gw_count(r->ctx->d);
     if (!res || !(res->tunnels = ctl_arena_calloc(a, n ? n : 1, sizeof(*res->tunnels))))
         return -1;
+    ctl_v_refresh_counters(r->ctx->d, NULL);
     for (struct gateway *gw = gw_first(r->ctx->d); gw && res->n_tunnels < n; gw = gw_next(gw))
         if (!(res->tunnels[res->n_tunnels++] = ctl_v_summary(r, gw)))
             return -1;
@@ -27,6 +28,7 @@ int ctl_h_tunnel_show(struct ctl_req *r)
     struct gateway *gw = ctl_gateway_arg(r, q ? q->name : NULL, "tunnel show");
     if (!gw)
         return -1;
+    ctl_v_refresh_counters(r->ctx->d, gw);
     Ctl__Gateway *g = ctl_v_gateway(r, gw, true);
     if (!g)
         return -1;

@@ -11,9 +11,18 @@
 #include <ike/transform.h>
 
 #include "config/config.h"
+#include "daemon.h"
 #include "dataplane.h"
 #include "gateway.h"
 #include "net.h"
+
+void ctl_v_refresh_counters(struct daemon *d, const struct gateway *gw)
+{
+    struct dp_child *c;
+    TAILQ_FOREACH(c, &d->dp.children, all_link)
+    if (!gw || (c->owner && c->owner->gw == gw))
+        dp_child_counters(&d->dp, c); /* -1: the backend keeps them current itself */
+}
 
 char *ctl_v_addr(struct ctl_arena *a, const struct ike_addr *addr)
 {

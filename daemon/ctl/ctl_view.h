@@ -20,6 +20,12 @@ struct gateway;
 struct gw_sa;
 struct dp_child;
 
+struct daemon;
+
+/* Asks the data plane for fresh CHILD SA counters, of gw's CHILD SAs (NULL:
+ * all), before a listing shows them. */
+void ctl_v_refresh_counters(struct daemon *d, const struct gateway *gw);
+
 /* "192.0.2.1" (no port). */
 char *ctl_v_addr(struct ctl_arena *a, const struct ike_addr *addr);
 Ctl__Endpoint *ctl_v_endpoint(struct ctl_arena *a, const struct ike_addr *addr);

@@ -55,8 +55,7 @@ static struct ike_sa *make_sa(struct ike_sa *old, bool initiator, const uint8_t 
         return NULL;
     memcpy(sa->spi_i, spi_i, IKE_SPI_LEN);
     memcpy(sa->spi_r, spi_r, IKE_SPI_LEN);
-    sa->user = old->user;
-    sa->local = old->local;
+    sa->local = old->local; /* user stays NULL until the caller has it (see adopt) */
     sa->remote = old->remote;
     sa->nat_local = old->nat_local;
     sa->nat_remote = old->nat_remote;
@@ -127,6 +126,7 @@ static void adopt(struct ike_sa *old, struct ike_sa *new_sa)
         ike_sa_queue_cancel(old, again);
     ike_sa_queue_move(old, new_sa);
     old->rekeyed = true;
+    new_sa->user = old->user;
     old->ctx.ops->ike_rekeyed(old->ctx.user, old, new_sa);
     go_live(new_sa); /* the CHILD SAs' lifetimes go on from their install time */
     emit_add(new_sa, old);
@@ -139,6 +139,7 @@ static void adopt(struct ike_sa *old, struct ike_sa *new_sa)
  * still send its Delete to it), it replaces nothing. */
 static void hand_over(struct ike_sa *old, struct ike_sa *redundant)
 {
+    redundant->user = old->user;
     old->ctx.ops->ike_rekeyed(old->ctx.user, old, redundant);
     go_live(redundant);
     emit_add(redundant, NULL);

@@ -36,6 +36,8 @@ static enum ike_status check_cfg(const struct ike_ctx *ctx, const struct ike_sa_
             st = ike_diag_fail(diag, IKE_E_INVALID_ARG, "child %zu: 1..%u selectors each side",
                                i + 1, IKE_CFG_MAX_TS);
     }
+    if (st == IKE_OK)
+        st = ike_life_cfg_check(cfg, diag); /* sa_lifetime.c */
     return st;
 }
 

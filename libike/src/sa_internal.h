@@ -317,6 +317,8 @@ extern const struct ike_task_ops ike_task_dpd;
 extern const struct ike_task_ops ike_task_invalid_spi;
 
 /* ---- sa_lifetime.c ------------------------------------------------------ */
+/* Lifetimes (soft below hard) and DPD mode of a gateway config. */
+enum ike_status ike_life_cfg_check(const struct ike_sa_cfg *cfg, struct ike_diag *diag);
 /* The SA became ESTABLISHED: lifetimes and DPD armed (not when passive). */
 void ike_life_start(struct ike_sa *sa);
 /* A new CHILD SA: its lifetimes from its selector config (by cfg_name). */

@@ -50,6 +50,30 @@ static uint64_t earliest(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static enum ike_status check_one(const struct ike_cfg_lifetime *l, const char *what,
+                                 struct ike_diag *diag)
+{
+    if (l->soft_s && l->hard_s && l->soft_s >= l->hard_s)
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG,
+                             "%s: soft lifetime %u s must be below the hard one %u s", what,
+                             l->soft_s, l->hard_s);
+    if (l->soft_s > UINT32_MAX / 1000u || l->hard_s > UINT32_MAX / 1000u)
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG, "%s: lifetime above %u s", what,
+                             UINT32_MAX / 1000u);
+    return IKE_OK;
+}
+
+enum ike_status ike_life_cfg_check(const struct ike_sa_cfg *cfg, struct ike_diag *diag)
+{
+    enum ike_status st = check_one(&cfg->lifetime, "IKE SA", diag);
+    for (size_t i = 0; st == IKE_OK && i < cfg->n_children; i++)
+        st = check_one(&cfg->children[i].lifetime,
+                       cfg->children[i].name ? cfg->children[i].name : "CHILD SA", diag);
+    if (st == IKE_OK && (unsigned)cfg->dpd > IKE_DPD_ON_DEMAND)
+        st = ike_diag_fail(diag, IKE_E_INVALID_ARG, "DPD mode %u unknown", (unsigned)cfg->dpd);
+    return st;
+}
+
 /* ---- IKE SA ------------------------------------------------------------- */
 
 static void ike_rearm(struct ike_sa *sa)
@@ -207,8 +231,7 @@ enum ike_status ike_sa_child_limit(struct ike_sa *sa, uint32_t spi_in, bool hard
                              ike_sa_state_name(sa->state));
     size_t k = ike_child_find_in(sa, spi_in);
     if (k == SIZE_MAX)
-        return ike_diag_fail(diag, IKE_E_INVALID_ARG, "no CHILD SA with inbound SPI %08x",
-                             spi_in);
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG, "no CHILD SA with inbound SPI %08x", spi_in);
     ike_sa_log(sa, IKE_LOG_INFO, "CHILD SA %08x: %s traffic limit reported", spi_in,
                hard ? "hard" : "soft");
     if (hard && !delete_queued(sa, spi_in))

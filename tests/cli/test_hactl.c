@@ -5,8 +5,10 @@
  * child (hactl_main, the whole program) while the parent runs the
  * server's event loop.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -255,6 +257,48 @@ static void test_debug_filter(void **state)
     assert_has(r.err, "not found");
 }
 
+/* One IKE line about gateway gw with peer `peer` at level; true if it
+ * reached the log file. */
+static bool logged(struct ctl_fixture *fx, FILE *logf, const char *gw, const char *peer, int level)
+{
+    struct ike_addr a = {.family = IKE_AF_INET};
+    inet_pton(AF_INET, peer, a.addr);
+    struct hlog_who who = {.gw = gw, .serial = 1, .peer = &a};
+    long before = ftell(logf);
+    hlog_write(&fx->d.log, HLOG_IKE, level, &who, "probe %s", gw);
+    fflush(logf);
+    return ftell(logf) > before;
+}
+
+/* The seed's complaint: FortiOS's name filter did not filter. Ours, set
+ * through hactl, does (gateway, peer, level, and off again). */
+static void test_debug_filter_really_filters(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct run r;
+    FILE *logf = tmpfile();
+    FILE *saved = fx->d.log.out;
+    fx->d.log.out = logf;
+    HACTL(fx, &r, "debug", "ike", "--gateway", "hq");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_true(logged(fx, logf, "hq", "203.0.113.2", IKE_LOG_DEBUG));
+    assert_false(logged(fx, logf, "branch", "203.0.113.3", IKE_LOG_ERR));
+    HACTL(fx, &r, "debug", "ike", "--peer", "203.0.113.3", "--level", "1");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_false(logged(fx, logf, "hq", "203.0.113.2", IKE_LOG_ERR));
+    assert_true(logged(fx, logf, "branch", "203.0.113.3", IKE_LOG_WARN));
+    assert_false(logged(fx, logf, "branch", "203.0.113.3", IKE_LOG_INFO)); /* level 1 */
+    HACTL(fx, &r, "debug", "ike", "off");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_true(logged(fx, logf, "hq", "203.0.113.2", IKE_LOG_ERR));
+    assert_true(logged(fx, logf, "branch", "203.0.113.3", IKE_LOG_ERR));
+    fx->d.log.out = saved;
+    char text[1024];
+    slurp(logf, text, sizeof(text));
+    assert_has(text, "ike 0:hq:1: probe hq\n");
+    assert_has(text, "ike 0:branch:1: probe branch\n");
+}
+
 static void test_errors_and_exit_codes(void **state)
 {
     struct ctl_fixture *fx = *state;
@@ -311,9 +355,11 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_tunnel_summary), T(test_gateway_list),          T(test_gateway_list_json),
-        T(test_show_keys),      T(test_tunnel_show),           T(test_status),
-        T(test_debug_filter),   T(test_errors_and_exit_codes), T(test_actions),
+        T(test_tunnel_summary),        T(test_gateway_list),
+        T(test_gateway_list_json),     T(test_show_keys),
+        T(test_tunnel_show),           T(test_status),
+        T(test_debug_filter),          T(test_debug_filter_really_filters),
+        T(test_errors_and_exit_codes), T(test_actions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@
 #define PSK "unit-test-psk-not-secret"
 
 struct pair {
+    const char *addr_a, *addr_b; /* IPv4 or IPv6 */
+    const char *b_ike_extra;     /* B's global.ike settings */
     struct dtest_dir dir;
     struct event_base *base;
     struct daemon a, b;
@@ -26,7 +28,7 @@ struct pair {
 #define CONF_FMT \
     "global = { control-socket = \"%s/%s.sock\"; secrets-file = \"%s.secrets\";\n" \
     "  dataplane = \"record\"; log = { target = \"stderr\"; level = \"debug\"; };\n" \
-    "  ike = { retransmit-timeout-ms = 200; retransmit-tries = 2; }; };\n" \
+    "  ike = { retransmit-timeout-ms = 200; retransmit-tries = 2; %s }; };\n" \
     "gateways = ( { name = \"%s\"; local-gw = \"%s\"; remote-gw = \"%s\";\n" \
     "  proposal = \"aes256-sha512-ecp521 aes128-sha256-modp2048\"; %s keylife = %d;\n" \
     "  local-id = \"@%s.test\"; remote-id = \"@%s.test\";\n" \
@@ -35,8 +37,8 @@ struct pair {
 
 static void write_a(struct pair *p, int keylife, const char *extra_gw)
 {
-    dtest_write(&p->dir, "a.conf", 0644, CONF_FMT, p->dir.path, "a", "a", "gwA", "127.0.0.1",
-                "127.0.0.2", "auto-negotiate = true;", keylife, "a", "b", "10.0.1.0/24",
+    dtest_write(&p->dir, "a.conf", 0644, CONF_FMT, p->dir.path, "a", "a", "", "gwA", p->addr_a,
+                p->addr_b, "auto-negotiate = true;", keylife, "a", "b", "10.0.1.0/24",
                 "10.0.2.0/24", extra_gw);
     dtest_write(&p->dir, "a.secrets", 0600,
                 "secrets = ( { gateway = \"gwA\"; psk = \"%s\"; }%s );\n", PSK,
@@ -45,8 +47,8 @@ static void write_a(struct pair *p, int keylife, const char *extra_gw)
 
 static void write_b(struct pair *p)
 {
-    dtest_write(&p->dir, "b.conf", 0644, CONF_FMT, p->dir.path, "b", "b", "gwB", "127.0.0.2",
-                "127.0.0.1", "passive = true;", 28800, "b", "a", "10.0.2.0/24", "10.0.1.0/24",
+    dtest_write(&p->dir, "b.conf", 0644, CONF_FMT, p->dir.path, "b", "b", p->b_ike_extra, "gwB",
+                p->addr_b, p->addr_a, "passive = true;", 28800, "b", "a", "10.0.2.0/24", "10.0.1.0/24",
                 "");
     dtest_write(&p->dir, "b.secrets", 0600, "secrets = ( { gateway = \"gwB\"; psk = \"%s\"; } );\n",
                 PSK);
@@ -71,7 +73,8 @@ static bool both_up(void *arg)
            !TAILQ_EMPTY(&live_sa(ga)->children);
 }
 
-static int setup(void **state)
+static int setup_with(void **state, const char *addr_a, const char *addr_b,
+                      const char *b_ike_extra)
 {
     if (dtest_private_netns() < 0) {
         print_message("skipped: needs root for a private network namespace\n");
@@ -80,6 +83,9 @@ static int setup(void **state)
     }
     struct pair *p = calloc(1, sizeof(*p));
     assert_non_null(p);
+    p->addr_a = addr_a;
+    p->addr_b = addr_b;
+    p->b_ike_extra = b_ike_extra;
     dtest_dir_make(&p->dir);
     write_a(p, 28800, "");
     write_b(p);
@@ -99,6 +105,33 @@ static int setup(void **state)
     assert_true(dtest_run_until(p->base, both_up, p, 5000));
     *state = p;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, "127.0.0.1", "127.0.0.2", "");
+}
+
+/* B demands a COOKIE from everyone (threshold 0): A's first IKE_SA_INIT
+ * gets N(COOKIE), the retry with it is answered. */
+static int setup_cookie(void **state)
+{
+    return setup_with(state, "127.0.0.1", "127.0.0.2", "cookie-threshold = 0;");
+}
+
+static int setup_v6(void **state)
+{
+    if (dtest_private_netns() == 0) {
+        /* our own namespace: these addresses exist for this process only */
+        if (system("ip -6 addr add 2001:db8::1/128 dev lo nodad 2>/dev/null;"
+                   "ip -6 addr add 2001:db8::2/128 dev lo nodad 2>/dev/null;"
+                   "ip -6 addr show dev lo | grep -q 2001:db8::2") != 0) {
+            print_message("skipped: no IPv6 on this host\n");
+            *state = NULL;
+            return 0;
+        }
+    }
+    return setup_with(state, "2001:db8::1", "2001:db8::2", "");
 }
 
 static int teardown(void **state)
@@ -380,6 +413,28 @@ static void test_rekeys_and_flush(void **state)
     assert_int_equal(ga->state, GW_STATE_UP);
 }
 
+static void test_cookie_required(void **state)
+{
+    struct pair *p = *state;
+    SKIP_IF_NO_NETNS(p);
+    /* setup already waited for the tunnel: it came up through the COOKIE */
+    assert_true(p->b.ctr.stateless_replies >= 1);
+    assert_log_has(p->log_b, "COOKIE");
+    assert_int_equal(gw_find(&p->b, "gwB")->state, GW_STATE_UP);
+}
+
+static void test_ipv6_tunnel(void **state)
+{
+    struct pair *p = *state;
+    SKIP_IF_NO_NETNS(p);
+    struct gw_sa *a = live_sa(gw_find(&p->a, "gwA"));
+    assert_non_null(a);
+    assert_int_equal(ike_sa_local_addr(a->sa)->family, IKE_AF_INET6);
+    assert_int_equal(ike_sa_remote_addr(a->sa)->port, 500);
+    assert_non_null(gw_child_first(a));
+    assert_log_has(p->log_a, "sent IKE msg (AUTH): [2001:db8::1]:500->[2001:db8::2]:500");
+}
+
 static bool a_has_x(void *arg)
 {
     struct pair *p = arg;
@@ -461,6 +516,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekeys_and_flush, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cookie_required, setup_cookie, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6_tunnel, setup_v6, teardown),
         cmocka_unit_test_setup_teardown(test_debug_filter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -423,3 +423,52 @@ def test_hactl_debug_filter_really_filters(lab_ok):
     assert ike_lines() > before + 3
     t.haiked.hactl("debug", "ike", "off")
     t.check_wire()
+
+
+def test_sighup_reload(lab_ok):
+    """Unchanged gateways keep their tunnel; a changed one is renegotiated."""
+    t = Tunnel(lab_ok, role="initiator").start()
+    spis, child = assert_same_tunnel(t)
+    t.haiked.reload()
+    t.haiked.wait_log(r"reloaded .*: 1 gateways kept, 0 removed or changed, 0 new")
+    assert assert_same_tunnel(t) == (spis, child)
+
+    t.haiked.gateways[0]["proposal"] = "aes128-sha256-modp2048 " + SUITES[
+        "aes256-sha512-ecp521"][0]
+    t.haiked.write_config()
+    t.haiked.reload()
+    t.haiked.wait_log(r"reloaded .*: 0 gateways kept, 1 removed or changed, 1 new")
+    wait_charon(t, lambda ike: (ike["initiator-spi"], ike["responder-spi"]) != spis and
+                ike["state"] == "ESTABLISHED" and t.charon_children(ike), "renegotiated")
+    wait_for(lambda: len(t.haiked_gw()["ike_sas"]) == 1, 10, "one IKE SA in haiked")
+    assert assert_same_tunnel(t)[0] != spis
+    assert len(t.charon.list_sas()) == 1, "the old SA was deleted on charon too"
+
+    # a broken config is refused and the tunnel stays
+    spis = assert_same_tunnel(t)[0]
+    with open(t.haiked.conf_path, "a", encoding="utf-8") as f:
+        f.write("this is not libconfig\n")
+    t.haiked.reload()
+    t.haiked.wait_log(r"reload refused \(\d+ errors\): the running configuration stays in force")
+    assert assert_same_tunnel(t)[0] == spis
+    t.check_wire()
+
+
+def test_reauth_make_before_break(lab_ok):
+    """reauth = true: at the soft lifetime haiked builds a new IKE SA (IKE_SA_INIT +
+    IKE_AUTH) and only then deletes the old one."""
+    t = Tunnel(lab_ok, role="initiator", gw_extra={"reauth": True, "keylife": 10,
+                                                    "rekey_jitter": 0}).start()
+    spis, _child = assert_same_tunnel(t)
+    t.haiked.wait_log(r"soft lifetime: reauthenticating", timeout=20)
+    t.haiked.wait_log(r"deleting IKE SA \(reauthenticated by IKE SA 2\): Delete sent")
+    wait_charon(t, lambda ike: (ike["initiator-spi"], ike["responder-spi"]) != spis and
+                len(t.charon.list_sas()) == 1 and t.charon_children(ike), "reauthenticated")
+    wait_for(lambda: len(t.haiked_gw()["ike_sas"]) == 1, 10, "old IKE SA gone in haiked")
+    new_spis = assert_same_tunnel(t)[0]
+    assert new_spis != spis
+    log = t.haiked.log()
+    # make-before-break: the new SA was up before the old one's Delete went out
+    assert log.index("IKE SA established", log.index("reauthenticating")) < \
+        log.index("reauthenticated by IKE SA 2")
+    t.check_wire()

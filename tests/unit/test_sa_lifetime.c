@@ -261,14 +261,36 @@ static void test_child_traffic_limits(void **state)
     pair_free(p);
 }
 
+/* A config whose soft lifetime is not below the hard one is refused. */
+static void test_bad_lifetime_config(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new();
+    struct ike_diag d = {0};
+    struct ike_sa *sa = NULL;
+    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 100};
+    assert_int_equal(ike_sa_initiate(&p->side[0].ctx, &p->side[0].cfg, &sa, &d), IKE_E_INVALID_ARG);
+    assert_non_null(strstr(d.reason, "IKE SA: soft lifetime 100 s must be below the hard one"));
+    p->side[0].cfg.lifetime.hard_s = 0;
+    p->side[0].child[0].lifetime = (struct ike_cfg_lifetime){.soft_s = 60, .hard_s = 30};
+    assert_int_equal(ike_sa_initiate(&p->side[0].ctx, &p->side[0].cfg, &sa, &d), IKE_E_INVALID_ARG);
+    assert_non_null(strstr(d.reason, "p2-left: soft lifetime 60 s"));
+    p->side[0].child[0].lifetime.hard_s = 0;
+    p->side[0].cfg.dpd = (enum ike_dpd_mode)7;
+    assert_int_equal(ike_sa_initiate(&p->side[0].ctx, &p->side[0].cfg, &sa, &d), IKE_E_INVALID_ARG);
+    assert_null(sa);
+    assert_int_equal(p->n_queue, 0);
+    pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_child_hard_deletes),      cmocka_unit_test(test_child_soft_rekeys),
         cmocka_unit_test(test_jitter_bounds),           cmocka_unit_test(test_ike_hard_deletes),
         cmocka_unit_test(test_ike_soft_reauth),         cmocka_unit_test(test_ike_soft_rekey),
-        cmocka_unit_test(test_export_import_lifetimes),
-        cmocka_unit_test(test_child_traffic_limits),
+        cmocka_unit_test(test_export_import_lifetimes), cmocka_unit_test(test_child_traffic_limits),
+        cmocka_unit_test(test_bad_lifetime_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,7 +113,9 @@ struct ike_ctx_ops {
      * new_sa shares old's ctx and user pointer, and the CHILD SAs of old
      * now belong to new_sa (no child_delete/child_install: the data plane
      * keeps them). old stays until its Delete exchange ends, then it is
-     * DEAD. new_sa arms no timer before this call. In a simultaneous rekey
+     * DEAD. new_sa arms no timer before this call, and a new SA that
+     * is never handed over (a collision that did not resolve) is freed
+     * by libike with a NULL user pointer. In a simultaneous rekey
      * (RFC 7296 §2.8.2) it may be called twice for one old SA: the
      * redundant SA has no CHILD SAs and is deleted right away (by us or
      * the peer). Called before new_sa's IKE_SA_ADD event, which carries old's
