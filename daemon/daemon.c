@@ -1,6 +1,7 @@
 /* The daemon's lifetime: init, start, SIGHUP reload, shutdown (see daemon.h). */
 #include "daemon.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -95,6 +96,17 @@ static void net_esp(void *arg, const uint8_t *data, size_t len, const struct ike
                "ESP datagram from %s (SPI %02x%02x%02x%02x, %zu octets) dropped: data plane "
                "\"%s\" carries no ESP", ike_addr_str(remote, r, sizeof(r)), data[0], data[1],
                data[2], data[3], len, v->d->dp.ops ? v->d->dp.ops->name : "-");
+}
+
+/* The data plane's ESP-in-UDP output: the 4500 socket of the CHILD SA's
+ * IKE SA's VDOM (the root VDOM once the IKE SA is gone). */
+static int dp_udp_send(void *arg, const struct dp_child *c, const uint8_t *data, size_t len)
+{
+    struct daemon *d = arg;
+    struct vdom_rt *v = c->owner && c->owner->vdom ? c->owner->vdom : d->vdoms;
+    if (!v)
+        return -ENOTCONN;
+    return net_send_esp(&v->net, &c->local, &c->remote, data, len);
 }
 
 static void net_dropped(void *arg, enum gw_drop_reason why, size_t len,
@@ -196,6 +208,8 @@ int daemon_init(struct daemon *d, struct event_base *base, struct cfg *cfg,
         return -1;
     if (open_vdoms(d, err, errlen) < 0)
         return -1;
+    d->dp.udp_send = dp_udp_send;
+    d->dp.udp_send_arg = d;
     for (size_t i = 0; i < cfg->n_gateways; i++) {
         struct gateway *gw = gw_create(d, cfg->gateways[i]);
         if (!gw) {

@@ -8,7 +8,7 @@
 
 #include "gateway.h"
 
-static const struct dp_backend_ops *const backends[] = {&dp_record_ops};
+static const struct dp_backend_ops *const backends[] = {&dp_record_ops, &dp_userspace_ops};
 
 static const struct dp_backend_ops *find_backend(const char *name)
 {
@@ -29,11 +29,12 @@ int dp_open(struct dp *dp, const char *backend, struct event_base *base, char *e
     memset(dp, 0, sizeof(*dp));
     TAILQ_INIT(&dp->children);
     dp->base = base;
+    dp->replay_window = DP_REPLAY_WINDOW_DEFAULT;
     dp->ops = find_backend(backend ? backend : "record");
     if (!dp->ops) {
         snprintf(err, errlen,
-                 "data plane \"%s\" is not available in this build (only \"record\"; the "
-                 "userspace and kernel ESP backends arrive with issue 4)", backend);
+                 "data plane \"%s\" is not available in this build (only \"record\" and "
+                 "\"userspace\"; the kernel ESP backend arrives with issue 4)", backend);
         return -1;
     }
     return dp->ops->open ? dp->ops->open(dp, err, errlen) : 0;
@@ -94,12 +95,12 @@ struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
     c->encap = encap;
     c->installed_ms = now_ms;
     c->installed_wall = (uint64_t)time(NULL);
+    c->owner = owner; /* the backend may look at its gateway's config */
     if (dp->ops->install && dp->ops->install(dp, c, ex, err, errlen) != 0) {
         free(c);
         dp->install_failures++;
         return NULL;
     }
-    c->owner = owner;
     if (owner)
         TAILQ_INSERT_TAIL(&owner->children, c, sa_link);
     TAILQ_INSERT_TAIL(&dp->children, c, all_link);

@@ -36,6 +36,7 @@ struct dp_counters {
 };
 
 #define DP_NAME_MAX 64
+#define DP_REPLAY_WINDOW_DEFAULT 1024
 
 struct dp_child {
     TAILQ_ENTRY(dp_child) sa_link;  /* in gw_sa.children */
@@ -80,6 +81,14 @@ struct dp_backend_ops {
                       const struct ike_addr *local, const struct ike_addr *remote);
 };
 
+/* Sends one ESP-in-UDP datagram (SPI first, no non-ESP marker) of c from
+ * c->local to c->remote over the owner's port-4500 socket: 0 or -errno. */
+typedef int (*dp_udp_send_fn)(void *arg, const struct dp_child *c, const uint8_t *data,
+                              size_t len);
+/* The counter event (HA sync): c's counters (c->ctr) were refreshed after
+ * counter_event_packets packets or counter_event_ms ms with traffic. */
+typedef void (*dp_counter_event_fn)(void *arg, struct dp_child *c);
+
 struct dp {
     const struct dp_backend_ops *ops;
     struct event_base *base;
@@ -88,9 +97,17 @@ struct dp {
     size_t n_children;
     uint64_t installs, removes, install_failures;
     uint64_t esp_in_dropped;       /* ESP datagrams nobody could take */
+    /* Set by the owner after dp_open() (NULL: none). */
+    dp_udp_send_fn udp_send;
+    void *udp_send_arg;
+    dp_counter_event_fn counter_event;
+    void *counter_event_arg;
+    uint32_t counter_event_packets; /* 0: never by packets */
+    uint32_t counter_event_ms;      /* 0: never by time */
+    uint32_t replay_window;         /* inbound anti-replay window (packets, 0 = off) */
 };
 
-/* "record" (and, later, "userspace", "kernel"); -1 with err otherwise. */
+/* "record", "userspace" (and, later, "kernel"); -1 with err otherwise. */
 int dp_open(struct dp *dp, const char *backend, struct event_base *base, char *err,
             size_t errlen);
 /* Removes every pair (backend remove()), then closes. */
@@ -115,5 +132,6 @@ int dp_esp_input(struct dp *dp, const uint8_t *data, size_t len, const struct ik
 
 /* The backends (dp_*.c). */
 extern const struct dp_backend_ops dp_record_ops;
+extern const struct dp_backend_ops dp_userspace_ops; /* esp/dp_userspace.c */
 
 #endif

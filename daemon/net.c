@@ -228,6 +228,13 @@ int net_send_ike(struct net *net, const struct ike_addr *local, const struct ike
     return send_iov(net, local, remote, iov + 1, 1);
 }
 
+int net_send_esp(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
+                 const uint8_t *data, size_t len)
+{
+    struct iovec iov = {(void *)data, len};
+    return send_iov(net, local, remote, &iov, 1);
+}
+
 int net_send_keepalive(struct net *net, const struct ike_addr *local,
                        const struct ike_addr *remote)
 {

@@ -96,6 +96,10 @@ int net_listen(struct net *net, const struct ike_addr *addr, char *err, size_t e
  * 4500 the non-ESP marker is prepended. 0 or -errno. */
 int net_send_ike(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
                  const uint8_t *data, size_t len);
+/* Sends an ESP-in-UDP datagram (RFC 3948: SPI first, no marker) from local
+ * to remote (port 4500 on both ends, normally). 0 or -errno. */
+int net_send_esp(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
+                 const uint8_t *data, size_t len);
 /* Sends a NAT-keepalive (one 0xFF octet) from local to remote. */
 int net_send_keepalive(struct net *net, const struct ike_addr *local,
                        const struct ike_addr *remote);

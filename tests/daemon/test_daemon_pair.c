@@ -38,7 +38,7 @@ struct pair {
 static void write_a(struct pair *p, int keylife, const char *extra_gw)
 {
     dtest_write(&p->dir, "a.conf", 0644, CONF_FMT, p->dir.path, "a", "a", "", "gwA", p->addr_a,
-                p->addr_b, "auto-negotiate = true;", keylife, "a", "b", "10.0.1.0/24",
+                p->addr_b, "auto-negotiate = true; natt-keepalive = 5;", keylife, "a", "b", "10.0.1.0/24",
                 "10.0.2.0/24", extra_gw);
     dtest_write(&p->dir, "a.secrets", 0600,
                 "secrets = ( { gateway = \"gwA\"; psk = \"%s\"; }%s );\n", PSK,
@@ -435,6 +435,25 @@ static void test_ipv6_tunnel(void **state)
     assert_log_has(p->log_a, "sent IKE msg (AUTH): [2001:db8::1]:500->[2001:db8::2]:500");
 }
 
+/* RFC 3948 §2.3: the side behind a NAT sends 0xFF keepalives on 4500
+ * (here every 5 s); loopback has no NAT, so pretend A is behind one. */
+static void test_natt_keepalive(void **state)
+{
+    struct pair *p = *state;
+    SKIP_IF_NO_NETNS(p);
+    struct gateway *ga = gw_find(&p->a, "gwA");
+    struct net_counters *nb = &p->b.vdoms[0].net.ctr;
+    dtest_run_for(p->base, 5500);
+    assert_int_equal(ga->natt_keepalives_sent, 0); /* not behind a NAT: none */
+    live_sa(ga)->nat_local = true;
+    dtest_run_for(p->base, 5200);
+    assert_int_equal(ga->natt_keepalives_sent, 1);
+    /* sent from our IKE address/port to the peer's: port 500 here, no NAT-T
+     * switch on loopback, so B sees an IKE datagram too short for a header */
+    assert_int_equal(nb->dropped[GW_DROP_TRUNCATED] + nb->keepalives_in, 1);
+    assert_int_equal(gw_find(&p->b, "gwB")->state, GW_STATE_UP);
+}
+
 static bool a_has_x(void *arg)
 {
     struct pair *p = arg;
@@ -517,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rekeys_and_flush, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cookie_required, setup_cookie, teardown),
+        cmocka_unit_test_setup_teardown(test_natt_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_tunnel, setup_v6, teardown),
         cmocka_unit_test_setup_teardown(test_debug_filter, setup, teardown),
     };

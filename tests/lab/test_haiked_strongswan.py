@@ -13,7 +13,6 @@ Every test asserts on both views: `swanctl --list-sas` and haiked's log /
 import os
 import re
 import signal
-import socket
 import struct
 import time
 
@@ -471,4 +470,24 @@ def test_reauth_make_before_break(lab_ok):
     # make-before-break: the new SA was up before the old one's Delete went out
     assert log.index("IKE SA established", log.index("reauthenticating")) < \
         log.index("reauthenticated by IKE SA 2")
+    t.check_wire()
+
+
+def test_hactl_flush_and_up(lab_ok):
+    """`tunnel flush` deletes the CHILD SAs (INFORMATIONAL Delete), the IKE SA stays;
+    `tunnel down` + `tunnel up` renegotiates everything."""
+    t = Tunnel(lab_ok, role="initiator").start()
+    spis, _child = assert_same_tunnel(t)
+    t.haiked.hactl("tunnel", "flush", GW)
+    wait_charon(t, lambda ike: not t.charon_children(ike), "charon's CHILD SA deleted")
+    wait_for(lambda: not t.haiked_gw()["child_sas"], 5, "haiked's CHILD SA deleted")
+    assert (t.charon_sa()["initiator-spi"], t.charon_sa()["responder-spi"]) == spis
+    assert [(s["spi_i"], s["spi_r"]) for s in t.haiked_live_sas()] == [spis]
+
+    t.haiked.hactl("tunnel", "down", GW)
+    wait_for(lambda: scenario.IKE_NAME not in t.charon.list_sas(), 10, "charon SA deleted")
+    t.haiked.hactl("tunnel", "up", GW)
+    t.wait_child(count=2)
+    wait_charon(t, lambda ike: t.charon_children(ike), "tunnel back up")
+    assert assert_same_tunnel(t)[0] != spis
     t.check_wire()

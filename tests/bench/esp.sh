@@ -1,0 +1,29 @@
+#!/bin/sh
+# ESP data-plane throughput (issue 4 "Benchmark"): iperf3 TCP LAN <-> LAN
+# through haiked's userspace ESP and through strongSwan's kernel-libipsec,
+# same run, GCM and CBC suites. Run as root; builds its own namespace lab
+# (203.0.113.0/24 WAN, 192.0.2.0/25 <-> 192.0.2.128/25 LANs).
+#
+#   tests/bench/esp.sh [BUILD_DIR]     (default: build/bench, Release)
+#
+# Environment: ESP_BENCH_SECONDS (5), ESP_BENCH_PAIRS ("haiked-charon
+# charon-charon haiked-haiked"), ESP_BENCH_SUITES ("gcm cbc"),
+# BENCH_NICE (19: the machine is shared).
+# Output: "esp PAIR SUITE MBITS" lines, then haiked-haiked / charon-charon
+# ratios per suite.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build/bench}
+if [ ! -x "$build/daemon/haiked" ]; then
+    { [ -f "$build/CMakeCache.txt" ] || cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release; } \
+        >/dev/null && cmake --build "$build" --target haiked hactl -j2 >/dev/null
+fi
+out=$(HAIKED_BUILD_DIR=$build nice -n "${BENCH_NICE:-19}" /usr/bin/python3 "$here/esp_iperf.py")
+echo "$out"
+echo "$out" | awk '$1 == "esp" { v[$2 " " $3] = $4; s[$3] = 1 }
+    END { for (x in s) if (v["charon-charon " x] > 0) {
+            if (v["haiked-haiked " x] != "")
+                printf "ratio haiked-haiked/charon-charon %s %.2f\n", x, v["haiked-haiked " x] / v["charon-charon " x]
+            if (v["haiked-charon " x] != "")
+                printf "ratio haiked-charon/charon-charon %s %.2f\n", x, v["haiked-charon " x] / v["charon-charon " x] } }'

@@ -1,0 +1,96 @@
+"""iperf3 TCP LAN <-> LAN through an IPsec tunnel between two lab namespaces
+(tests/bench/esp.sh runs this; see there). Prints one line per pair/suite:
+
+    esp <pair> <suite> <Mbit/s>
+
+pairs: haiked-charon (haiked initiator, charon kernel-libipsec responder:
+ESP-in-UDP), charon-charon (both kernel-libipsec), haiked-haiked (no NAT:
+plain ESP over haiked's raw socket).
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+
+from labkit import scenario, topo  # noqa: E402
+from labkit.charon import Charon  # noqa: E402
+from labkit.haiked import Haiked, gateway, selector  # noqa: E402
+from labkit.netns import Lab  # noqa: E402
+from labkit.proc import wait_for  # noqa: E402
+
+SUITES = {
+    "gcm": ("aes256gcm16-prfsha512-ecp521", "aes256gcm16-ecp521"),
+    "cbc": ("aes256-sha512-ecp521", "aes256-sha512-ecp521"),
+}
+
+
+def haiked(lab, gw_local, gw_remote, ike, esp, name, passive, id_l, id_r):
+    g = gateway("gw", gw_local.wan_ip, gw_remote.wan_ip, ike,
+                [selector("net", gw_local.lan_net, gw_remote.lan_net, esp, add_route=True)],
+                local_id=id_l, remote_id=id_r, passive=passive)
+    return Haiked(lab, gw_local.ns, name, [g], {"gw": scenario.PSK},
+                  log_levels={"level": "info", "ike": "warn", "net": "warn",
+                              "dataplane": "info"},
+                  global_extra={"dataplane": "userspace"})
+
+
+def charon(lab, gw_local, gw_remote, ike, esp, name, id_l, id_r):
+    return Charon(lab, gw_local.ns, name,
+                  scenario.swanctl_conf(gw_local, gw_remote, id_l, id_r, ike, esp))
+
+
+def iperf(gi, gr, secs):
+    srv = gr.ns.start(["iperf3", "-s", "-1", "--forceflush", "-B", gr.lan_ip], "iperf3-server")
+    wait_for(lambda: "listening" in srv.log().lower(), 10, "iperf3 server")
+    res = gi.ns.exec("iperf3", "-J", "-t", str(secs), "-B", gi.lan_ip, "-c", gr.lan_ip,
+                     timeout=secs + 30)
+    data = json.loads(res.stdout)
+    return data["end"]["sum_received"]["bits_per_second"] / 1e6
+
+
+def run(pair, suite, secs):
+    ike, esp = SUITES[suite]
+    with Lab() as lab:
+        gi, gr = topo.gateway_pair(lab)
+        if pair == "haiked-charon":
+            r = charon(lab, gr, gi, ike, esp, "sun", scenario.ID_R, scenario.ID_I)
+            r.start()
+            r.load_all()
+            i = haiked(lab, gi, gr, ike, esp, "moon", False, scenario.ID_I, scenario.ID_R)
+            i.start()
+            i.wait_log(r"CHILD SA net installed")
+        elif pair == "charon-charon":
+            r = charon(lab, gr, gi, ike, esp, "sun", scenario.ID_R, scenario.ID_I)
+            i = charon(lab, gi, gr, ike, esp, "moon", scenario.ID_I, scenario.ID_R)
+            r.start()
+            i.start()
+            r.load_all()
+            i.load_all()
+            i.initiate("net")
+        else:
+            r = haiked(lab, gr, gi, ike, esp, "sun", True, scenario.ID_R, scenario.ID_I)
+            r.start()
+            i = haiked(lab, gi, gr, ike, esp, "moon", False, scenario.ID_I, scenario.ID_R)
+            i.start()
+            i.wait_log(r"CHILD SA net installed")
+            r.wait_log(r"CHILD SA net installed")
+        ping = gi.ns.exec("ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", gi.lan_ip, gr.lan_ip,
+                          check=False)
+        if ping.returncode != 0:
+            raise RuntimeError(f"{pair} {suite}: no traffic through the tunnel")
+        return iperf(gi, gr, secs)
+
+
+def main():
+    secs = int(os.environ.get("ESP_BENCH_SECONDS", "5"))
+    pairs = os.environ.get("ESP_BENCH_PAIRS", "haiked-charon charon-charon haiked-haiked").split()
+    suites = os.environ.get("ESP_BENCH_SUITES", "gcm cbc").split()
+    for suite in suites:
+        for pair in pairs:
+            print(f"esp {pair} {suite} {run(pair, suite, secs):.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+#!/bin/bash
+# IKE tunnel setup cost: haiked vs stock strongSwan charon, same run, same
+# load (tests/bench/ike_loadgen: IKEv2 PSK initiators on libike, one CHILD
+# SA each). Issue 3 "Benchmark". Run as root; builds its own lab.
+#
+#   tests/bench/ike.sh [BUILD_DIR]        (default build/bench, Release)
+#
+# Lab: two namespaces on a veth, 203.0.113.0/24, no route out. The
+# responder (haiked with the `record` data plane, or charon with
+# kernel-libipsec: userspace ESP, so its CHILD SAs really get installed)
+# lives on 203.0.113.1 pinned to core 1 (taskset); the load generator on
+# 203.0.113.2 (IKE_BENCH_SOURCES source addresses x 64 source ports each)
+# pinned to core 0. Both responders run with DoS protection / COOKIEs /
+# half-open limits out of the way and logging at errors only.
+#
+# Per responder: a warm-up, then IKE_BENCH_COUNT tunnels with
+# IKE_BENCH_CONC in flight (establish phase), then all of them deleted.
+# The responder's CPU (utime+stime of /proc/PID/stat, all threads) and
+# RSS are sampled by the load generator at each phase boundary. Prints
+# IKE_SA/s and responder CPU ms per SA for both, and the ratio
+# haiked/charon (target <= 1/3). Then a fresh haiked gets
+# IKE_BENCH_TUNNELS tunnels kept up: RSS growth / tunnels is the memory
+# per IKE SA + CHILD SA, and `hactl tunnel summary` must agree.
+#
+# Environment (defaults): IKE_BENCH_COUNT (3000), IKE_BENCH_CONC (100),
+# IKE_BENCH_PROPOSAL (aes128-sha256-ecp256), IKE_BENCH_ESP (aes128-sha256),
+# IKE_BENCH_TUNNELS (10000; 0 skips), IKE_BENCH_SOURCES (4),
+# IKE_BENCH_NICE (19: the machine is shared), IKE_BENCH_ONLY (haiked|charon),
+# IKE_BENCH_KEEP_DIR (keep the work dir with logs and JSON).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=${1:-$repo/build/bench}
+count=${IKE_BENCH_COUNT:-3000}
+conc=${IKE_BENCH_CONC:-100}
+proposal=${IKE_BENCH_PROPOSAL:-aes128-sha256-ecp256}
+esp=${IKE_BENCH_ESP:-aes128-sha256}
+tunnels=${IKE_BENCH_TUNNELS:-10000}
+sources=${IKE_BENCH_SOURCES:-4}
+nicelvl=${IKE_BENCH_NICE:-19}
+only=${IKE_BENCH_ONLY:-}
+charon_bin=/usr/lib/ipsec/charon
+py=/usr/bin/python3
+
+[ "$(id -u)" -eq 0 ] || { echo "ike.sh: run as root (namespaces)" >&2; exit 1; }
+
+ns_gw=hkbench-gw-$$
+ns_lg=hkbench-lg-$$
+work=$(mktemp -d /tmp/ike-bench.XXXXXX)
+chmod 700 "$work"
+pids=()
+
+# ---- teardown: only what this run started ---------------------------------
+stop_pid() {
+    local pid=$1
+    [ -d "/proc/$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+    for pid in "${pids[@]}"; do stop_pid "$pid"; done
+    for ns in $ns_gw $ns_lg; do
+        ip netns list | grep -qw "$ns" && ip netns delete "$ns"
+    done
+    if [ -n "${IKE_BENCH_KEEP_DIR:-}" ]; then echo "work dir: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- build ------------------------------------------------------------------
+if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$work/build.log" 2>&1 ||
+        { cat "$work/build.log" >&2; exit 1; }
+fi
+nice -n "$nicelvl" cmake --build "$build" --target ike_loadgen haiked hactl -j2 \
+    >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+loadgen=$build/tests/bench/ike_loadgen
+haiked=$build/daemon/haiked
+hactl=$build/cli/hactl
+
+# ---- lab --------------------------------------------------------------------
+ip netns add "$ns_gw"
+ip netns add "$ns_lg"
+ip link add bgw0 netns "$ns_gw" type veth peer name blg0 netns "$ns_lg"
+ip -n "$ns_gw" addr add 203.0.113.1/24 dev bgw0
+ip -n "$ns_gw" addr add 192.0.2.1/32 dev lo # inside its local selector
+local_list=""
+for i in $(seq 1 "$sources"); do
+    a=203.0.113.$((9 + i))
+    ip -n "$ns_lg" addr add "$a/24" dev blg0
+    local_list=${local_list:+$local_list,}$a
+done
+for ns in $ns_gw $ns_lg; do ip -n "$ns" link set lo up; done
+ip -n "$ns_gw" link set bgw0 up
+ip -n "$ns_lg" link set blg0 up
+ip netns exec "$ns_lg" ping -c 1 -W 2 203.0.113.1 >/dev/null
+
+psk=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+(umask 077 && printf '%s\n' "$psk" >"$work/psk")
+
+# ---- responders -------------------------------------------------------------
+# Starts "$@" in the gateway namespace on core 1; sets $rpid (the command
+# execs through ip/taskset/nice, so the PID is the responder's).
+start_responder() {
+    local log=$1
+    shift
+    ip netns exec "$ns_gw" taskset -c 1 nice -n "$nicelvl" "$@" >"$log" 2>&1 &
+    rpid=$!
+    pids+=("$rpid")
+}
+
+haiked_conf() {
+    mkdir -p "$work/haiked"
+    cat >"$work/haiked/haiked.conf" <<EOF
+global = {
+    control-socket = "$work/haiked/ctl.sock";
+    secrets-file = "$work/haiked/secrets.conf";
+    dataplane = "record";
+    log = { target = "stderr"; level = "error"; };
+    ike = {
+        cookie-threshold = 10000000;
+        half-open-max = 10000000;
+        half-open-per-peer = 10000000;
+    };
+};
+gateways = (
+    {
+        name = "bench";
+        local-gw = "203.0.113.1";
+        remote-gw = "any";
+        proposal = "$proposal";
+        dpd = "disable";
+        selectors = (
+            { name = "bench"; local-subnet = "192.0.2.0/25"; remote-subnet = "10.0.0.0/8";
+              proposal = "$esp"; }
+        );
+    }
+);
+EOF
+    (umask 077 && printf 'secrets = ( { gateway = "bench"; psk = "%s"; } );\n' "$psk" \
+        >"$work/haiked/secrets.conf")
+}
+
+start_haiked() {
+    haiked_conf
+    start_responder "$work/haiked/haiked.log" "$haiked" --foreground \
+        --config "$work/haiked/haiked.conf"
+    for _ in $(seq 100); do
+        [ -S "$work/haiked/ctl.sock" ] && "$hactl" --socket "$work/haiked/ctl.sock" status \
+            >/dev/null 2>&1 && return 0
+        [ -d "/proc/$rpid" ] || break
+        sleep 0.1
+    done
+    echo "ike.sh: haiked did not start:" >&2
+    tail -n 20 "$work/haiked/haiked.log" >&2
+    exit 1
+}
+
+charon_conf() {
+    local d=$work/charon
+    mkdir -p "$d/run"
+    cat >"$d/strongswan.conf" <<EOF
+charon {
+    load = openssl random nonce aes sha1 sha2 hmac kdf pem pkcs1 pkcs8 x509 pubkey gcm drbg kernel-libipsec kernel-netlink socket-default vici updown
+    dos_protection = no
+    init_limit_half_open = 0
+    init_limit_job_load = 0
+    block_threshold = 10000000
+    cookie_threshold = 10000000
+    ikesa_table_size = 32768
+    ikesa_table_segments = 16
+    install_routes = no
+    install_virtual_ip = no
+    filelog {
+        main {
+            path = $d/charon.log
+            default = -1
+            ike = 0
+            cfg = 0
+        }
+    }
+    syslog { daemon { default = -1 } }
+    plugins { vici { socket = unix://$d/vici.sock } }
+}
+EOF
+    cat >"$d/swanctl.conf" <<EOF
+connections {
+    bench {
+        version = 2
+        local_addrs = 203.0.113.1
+        proposals = $proposal
+        unique = never
+        dpd_delay = 0
+        local { auth = psk }
+        remote { auth = psk }
+        children {
+            bench {
+                local_ts = 192.0.2.0/25
+                remote_ts = 10.0.0.0/8
+                esp_proposals = $esp
+            }
+        }
+    }
+}
+secrets { ike-bench { secret = "$psk" } }
+EOF
+    chmod 600 "$d/swanctl.conf"
+}
+
+start_charon() {
+    local d=$work/charon
+    charon_conf
+    # Private /run: charon's pid file path is compiled in.
+    STRONGSWAN_CONF=$d/strongswan.conf start_responder "$d/stdout.log" \
+        sh -c "mount --bind '$d/run' /run && exec $charon_bin"
+    for _ in $(seq 100); do
+        STRONGSWAN_CONF=$d/strongswan.conf swanctl --stats --uri "unix://$d/vici.sock" \
+            >/dev/null 2>&1 && break
+        [ -d "/proc/$rpid" ] || { cat "$d/stdout.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    STRONGSWAN_CONF=$d/strongswan.conf swanctl --load-all --file "$d/swanctl.conf" \
+        --uri "unix://$d/vici.sock" >"$d/load.log" 2>&1 || { cat "$d/load.log" >&2; exit 1; }
+}
+
+# run_loadgen OUT COUNT [ARGS...]: the load generator on core 0 against
+# the responder $rpid; its JSON lands in OUT.
+run_loadgen() {
+    local out=$1 n=$2
+    shift 2
+    ip netns exec "$ns_lg" taskset -c 0 nice -n "$nicelvl" "$loadgen" --remote 203.0.113.1 \
+        --local "$local_list" --ports 64 --count "$n" --concurrency "$conc" \
+        --proposal "$proposal" --esp "$esp" --psk-file "$work/psk" --peer-pid "$rpid" \
+        --json "$@" >"$out" || true
+}
+
+# measure NAME: warm-up, then the measured run; JSON in $work/NAME.json.
+measure() {
+    local name=$1
+    run_loadgen "$work/$name-warmup.json" 200
+    run_loadgen "$work/$name.json" "$count"
+    "$py" - "$work/$name.json" "$name" "$count" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); name = sys.argv[2]; want = int(sys.argv[3])
+e = r.get("establish", {}); d = r.get("delete", {})
+ok = r["ike_established"] == want and r["child_established"] == want
+print(f"{name}: {r['ike_established']}/{want} IKE SAs, {r['child_established']} CHILD SAs, "
+      f"{r['failed']} failed, {r['retransmits']} retransmits"
+      + ("" if ok else "  ** INVALID: not every tunnel came up **"))
+print(f"  establish: {e.get('per_s', 0):8.1f} IKE_SA/s  responder CPU "
+      f"{e.get('peer_cpu_ms_per_sa', 0):.3f} ms/SA  (load generator {e.get('loadgen_cpu_ms_per_sa', 0):.3f})")
+if d:
+    print(f"  delete:    {d.get('per_s', 0):8.1f} SA/s      responder CPU "
+          f"{d.get('peer_cpu_ms_per_sa', 0):.3f} ms/SA  ({r['deleted']} deleted)")
+EOF
+}
+
+echo "ike bench: $(date -u +%FT%TZ), $(nproc) cores, load$(uptime | sed 's/.*load/ /')"
+echo "proposal $proposal / esp $esp, $count tunnels, $conc in flight," \
+    "$sources source addresses x 64 ports, nice $nicelvl"
+
+if [ "$only" != charon ]; then
+    start_haiked
+    measure haiked
+    stop_pid "$rpid"
+fi
+if [ "$only" != haiked ]; then
+    start_charon
+    measure charon
+    stop_pid "$rpid"
+fi
+if [ -z "$only" ]; then
+    "$py" - "$work/haiked.json" "$work/charon.json" <<'EOF'
+import json, sys
+h = json.load(open(sys.argv[1]))["establish"]; c = json.load(open(sys.argv[2]))["establish"]
+hc, cc = h.get("peer_cpu_ms_per_sa", 0), c.get("peer_cpu_ms_per_sa", 0)
+if hc and cc:
+    ratio = hc / cc
+    print(f"ratio haiked/charon CPU per SA: {ratio:.3f} (target <= 0.333: "
+          f"{'met' if ratio <= 1 / 3 else 'NOT met'}); rate ratio "
+          f"{h['per_s'] / c['per_s']:.2f}x")
+EOF
+fi
+
+# ---- haiked memory at IKE_BENCH_TUNNELS tunnels -------------------------------
+if [ "$tunnels" -gt 0 ] && [ "$only" != charon ]; then
+    start_haiked
+    run_loadgen "$work/rss.json" "$tunnels" --keep
+    ctl() { "$hactl" --socket "$work/haiked/ctl.sock" --json "$@" 2>&1 || true; }
+    ctl tunnel summary >"$work/summary.json"
+    ctl status >"$work/status.json"
+    "$py" - "$work/rss.json" "$tunnels" "$work/summary.json" "$work/status.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1])); n = int(sys.argv[2]); e = r["establish"]
+up = r["child_established"]
+delta = e["peer_rss_kb_after"] - e["peer_rss_kb_before"]
+print(f"haiked at {n} tunnels: {r['ike_established']} IKE SAs / {up} CHILD SAs up "
+      f"({r['failed']} failed), RSS {e['peer_rss_kb_before']} -> {e['peer_rss_kb_after']} kB: "
+      f"{delta * 1024 / max(up, 1):.0f} bytes per IKE SA + CHILD SA")
+def load(path):
+    try:
+        return json.load(open(path))
+    except ValueError:
+        print(f"{path}: not JSON:", open(path).read()[:300])
+        return None
+st = load(sys.argv[4])
+if st is not None:
+    ike, child = int(st.get("ike_sas", 0)), int(st.get("child_sas", 0))
+    agree = ike == r["ike_established"] and child == up
+    print(f"hactl status: {ike} IKE SAs, {child} CHILD SAs "
+          f"({'agrees' if agree else 'DISAGREES'} with the load generator)")
+s = load(sys.argv[3])
+if s is not None:
+    tun = s.get("tunnels", [])
+    sel = sum(int(t.get("selectors_up", 0)) for t in tun)
+    print(f"hactl tunnel summary: {len(tun)} line(s), selectors up {sel}"
+          + ("" if len(tun) == up else
+             " (a dial-up gateway is one line, not one per peer instance)"))
+EOF
+    stop_pid "$rpid"
+fi
