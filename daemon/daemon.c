@@ -2,6 +2,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -109,6 +110,31 @@ static int dp_udp_send(void *arg, const struct dp_child *c, const uint8_t *data,
     return net_send_esp(&v->net, &c->local, &c->remote, data, len);
 }
 
+/* The data plane's reports: traffic for DPD, byte/packet lifetimes for
+ * libike to rekey (soft) or delete (hard) the CHILD SA. */
+static void dp_report(void *arg, struct dp_child *c, enum dp_report what)
+{
+    struct daemon *d = arg;
+    struct gw_sa *gs = c->owner;
+    if (!gs || !gs->sa || gs->dying)
+        return;
+    if (what == DP_REPORT_INBOUND || what == DP_REPORT_OUTBOUND) {
+        ike_sa_note_activity(gs->sa, what == DP_REPORT_INBOUND ? IKE_ACTIVITY_INBOUND
+                                                               : IKE_ACTIVITY_OUTBOUND);
+        return;
+    }
+    bool hard = what == DP_REPORT_HARD_LIMIT;
+    struct hlog_who who = daemon_who(gs->gw, gs);
+    struct ike_diag diag = {0};
+    uint32_t spi = c->spi_in; /* c may be gone after the call */
+    enum ike_status st = ike_sa_child_limit(gs->sa, spi, hard, &diag);
+    hlog_write(&d->log, HLOG_DP, st == IKE_OK ? IKE_LOG_INFO : IKE_LOG_WARN, &who,
+               "CHILD SA %08" PRIx32 " reached its %s byte/packet lifetime: %s%s%s", spi,
+               hard ? "hard" : "soft", st == IKE_OK ? (hard ? "deleting" : "rekeying")
+               : ike_status_str(st), diag.reason[0] ? ": " : "", diag.reason);
+    gw_sa_after(gs);
+}
+
 static void net_dropped(void *arg, enum gw_drop_reason why, size_t len,
                         const struct ike_addr *local, const struct ike_addr *remote)
 {
@@ -210,6 +236,8 @@ int daemon_init(struct daemon *d, struct event_base *base, struct cfg *cfg,
         return -1;
     d->dp.udp_send = dp_udp_send;
     d->dp.udp_send_arg = d;
+    d->dp.report = dp_report;
+    d->dp.report_arg = d;
     for (size_t i = 0; i < cfg->n_gateways; i++) {
         struct gateway *gw = gw_create(d, cfg->gateways[i]);
         if (!gw) {

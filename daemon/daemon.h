@@ -28,7 +28,10 @@
 struct event_base;
 struct event;
 
-#define HAIKED_VERSION "0.3.0"
+/* From project() in the top-level CMakeLists.txt (daemon/CMakeLists.txt). */
+#ifndef HAIKED_VERSION
+#error "HAIKED_VERSION must be defined by the build"
+#endif
 
 /* A VDOM at run time: its network namespace and sockets. */
 struct vdom_rt {

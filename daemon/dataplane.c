@@ -50,6 +50,49 @@ void dp_close(struct dp *dp)
     if (dp->ops->close)
         dp->ops->close(dp);
     dp->ops = NULL;
+    free(dp->spi_index);
+    dp->spi_index = NULL;
+    dp->spi_index_size = 0;
+}
+
+static size_t spi_slot(const struct dp *dp, uint32_t spi)
+{
+    return (size_t)((spi * 2654435761u) >> 7) & (dp->spi_index_size - 1);
+}
+
+/* Rebuilds the index over every listed pair when it has fewer buckets
+ * than pairs; true if it did. On allocation failure the old index (or
+ * none: dp_child_find walks the list) stays. */
+static bool spi_index_grow(struct dp *dp)
+{
+    if (dp->spi_index && dp->n_children <= dp->spi_index_size)
+        return false;
+    size_t size = dp->spi_index_size ? dp->spi_index_size * 2 : 1024;
+    struct dp_child **idx = calloc(size, sizeof(*idx));
+    if (!idx)
+        return false;
+    free(dp->spi_index);
+    dp->spi_index = idx;
+    dp->spi_index_size = size;
+    struct dp_child *c;
+    TAILQ_FOREACH(c, &dp->children, all_link) {
+        size_t i = spi_slot(dp, c->spi_in);
+        c->spi_next = idx[i];
+        idx[i] = c;
+    }
+    return true;
+}
+
+static void spi_index_remove(struct dp *dp, struct dp_child *c)
+{
+    if (!dp->spi_index)
+        return;
+    for (struct dp_child **pp = &dp->spi_index[spi_slot(dp, c->spi_in)]; *pp;
+         pp = &(*pp)->spi_next)
+        if (*pp == c) {
+            *pp = c->spi_next;
+            return;
+        }
 }
 
 static void fill_child(struct dp_child *c, const struct ike_child_export *ex)
@@ -106,6 +149,11 @@ struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
     TAILQ_INSERT_TAIL(&dp->children, c, all_link);
     dp->n_children++;
     dp->installs++;
+    if (!spi_index_grow(dp) && dp->spi_index) { /* a rebuild indexed c too */
+        size_t i = spi_slot(dp, c->spi_in);
+        c->spi_next = dp->spi_index[i];
+        dp->spi_index[i] = c;
+    }
     return c;
 }
 
@@ -115,6 +163,7 @@ void dp_child_delete(struct dp *dp, struct dp_child *c)
         dp->ops->remove(dp, c);
     if (c->owner)
         TAILQ_REMOVE(&c->owner->children, c, sa_link);
+    spi_index_remove(dp, c);
     TAILQ_REMOVE(&dp->children, c, all_link);
     dp->n_children--;
     dp->removes++;
@@ -124,6 +173,12 @@ void dp_child_delete(struct dp *dp, struct dp_child *c)
 struct dp_child *dp_child_find(struct dp *dp, uint32_t spi_in)
 {
     struct dp_child *c;
+    if (dp->spi_index) {
+        for (c = dp->spi_index[spi_slot(dp, spi_in)]; c; c = c->spi_next)
+            if (c->spi_in == spi_in)
+                return c;
+        return NULL;
+    }
     TAILQ_FOREACH(c, &dp->children, all_link)
         if (c->spi_in == spi_in)
             return c;

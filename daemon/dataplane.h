@@ -59,6 +59,7 @@ struct dp_child {
     uint64_t installed_wall;        /* CLOCK_REALTIME s */
     struct dp_counters ctr;         /* as last read from the backend */
     void *backend;                  /* the backend's per-pair state */
+    struct dp_child *spi_next;      /* dp.spi_index chain */
 };
 
 TAILQ_HEAD(dp_child_list, dp_child);
@@ -88,6 +89,20 @@ typedef int (*dp_udp_send_fn)(void *arg, const struct dp_child *c, const uint8_t
 /* The counter event (HA sync): c's counters (c->ctr) were refreshed after
  * counter_event_packets packets or counter_event_ms ms with traffic. */
 typedef void (*dp_counter_event_fn)(void *arg, struct dp_child *c);
+/* What a backend reports about a CHILD SA (from the event loop, never from
+ * inside install/remove): traffic seen since the last report (for DPD, at
+ * most once a second), a soft or hard byte/packet lifetime reached. */
+enum dp_report {
+    DP_REPORT_INBOUND = 1,  /* authentic ESP arrived */
+    DP_REPORT_OUTBOUND = 2, /* we sent ESP */
+    DP_REPORT_SOFT_LIMIT,   /* rekey it */
+    DP_REPORT_HARD_LIMIT,   /* delete it */
+};
+typedef void (*dp_report_fn)(void *arg, struct dp_child *c, enum dp_report what);
+/* Byte/packet lifetimes of a CHILD SA (0 = none), per direction. */
+struct dp_limits {
+    uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
+};
 
 struct dp {
     const struct dp_backend_ops *ops;
@@ -95,6 +110,10 @@ struct dp {
     void *priv;                    /* the backend's */
     struct dp_child_list children; /* every installed pair */
     size_t n_children;
+    /* children by inbound SPI (dp_child_find per install and per ESP
+     * packet; a list walk made 10^4 tunnels quadratic). NULL: walk. */
+    struct dp_child **spi_index;
+    size_t spi_index_size; /* power of two */
     uint64_t installs, removes, install_failures;
     uint64_t esp_in_dropped;       /* ESP datagrams nobody could take */
     /* Set by the owner after dp_open() (NULL: none). */
@@ -105,6 +124,8 @@ struct dp {
     uint32_t counter_event_packets; /* 0: never by packets */
     uint32_t counter_event_ms;      /* 0: never by time */
     uint32_t replay_window;         /* inbound anti-replay window (packets, 0 = off) */
+    dp_report_fn report;
+    void *report_arg;
 };
 
 /* "record", "userspace" (and, later, "kernel"); -1 with err otherwise. */

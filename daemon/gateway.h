@@ -145,6 +145,9 @@ struct gateway {
     enum gw_state state;
     struct gw_sa_list sas;
     size_t n_sas;
+    /* An SA was added from inside a libike call (IKE rekey): the next
+     * gw_sa_after() looks at every SA, not just the one called. */
+    bool sweep_needed;
     struct gw_counters counters;
     struct gw_dpd dpd;
     uint64_t natt_keepalives_sent;

@@ -8,7 +8,9 @@
 # ("moon": haiked on 203.0.113.1, LAN 192.0.2.0/25; "sun": charon with
 # kernel-libipsec on 203.0.113.2, LAN 192.0.2.128/25), lets haiked initiate an
 # IKEv2 tunnel (PSK, aes256gcm16-prfsha512-ecp521), shows both views (haiked's
-# log, `hactl tunnel summary` / `gateway list`, `swanctl --list-sas`), then
+# log, `hactl tunnel summary` / `gateway list`, `swanctl --list-sas`), pings
+# LAN <-> LAN through haiked's userspace ESP (TUN hk-sun) and shows the
+# per-SA counters on both sides, then
 # stops haiked (which deletes its SA: charon's view goes empty) and tears the
 # lab down. Idempotent: leftovers of an interrupted run are removed first; the
 # trap tears down whatever was created, however the script ends.
@@ -154,7 +156,7 @@ cat >"$WORK/moon/haiked.conf" <<EOF
 global = {
     control-socket = "$WORK/moon/haiked.sock";
     secrets-file = "secrets.conf";
-    dataplane = "record";   # ESP data planes arrive with issue 4
+    dataplane = "userspace";   # ESP in haiked over the TUN hk-sun
     log = { target = "stderr"; level = "info"; };
 };
 gateways = (
@@ -168,7 +170,7 @@ gateways = (
         auto-negotiate = true;
         selectors = (
             { name = "net"; local-subnet = "192.0.2.0/25"; remote-subnet = "192.0.2.128/25";
-              proposal = "aes256gcm16-ecp521"; }
+              proposal = "aes256gcm16-ecp521"; add-route = true; }
         );
     }
 );
@@ -204,6 +206,18 @@ for c in g["child_sas"]:
 fi
 say "strongSwan's view: swanctl --list-sas"
 swan --list-sas
+
+say "ping LAN <-> LAN through the tunnel (192.0.2.1 -> 192.0.2.129, haiked's ESP over hk-sun)"
+ip -n $NS_MOON route get 192.0.2.129 | sed 's/^/  /'
+ip netns exec $NS_MOON ping -n -c 10 -i 0.2 -I 192.0.2.1 192.0.2.129 | tail -2 | sed 's/^/  /'
+ip netns exec $NS_SUN ping -n -c 10 -i 0.2 -I 192.0.2.129 192.0.2.1 | tail -2 | sed 's/^/  /'
+if [ -x "$HACTL" ]; then
+    say "counters: haiked (hactl tunnel show sun) and the TUN (ip -s link show hk-sun)"
+    "$HACTL" --socket "$WORK/moon/haiked.sock" tunnel show sun
+    ip -n $NS_MOON -s link show hk-sun | sed 's/^/  /'
+fi
+say "counters: strongSwan (swanctl --list-sas: bytes/packets in and out)"
+swan --list-sas | grep -E "in .*bytes|out .*bytes" | sed 's/^ */  /'
 
 if [ -n "${DEMO_KEEP:-}" ]; then
     say "lab running: ip netns exec $NS_MOON ... / $HACTL --socket $WORK/moon/haiked.sock ...; Enter ends it"

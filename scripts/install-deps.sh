@@ -12,6 +12,7 @@ libcorosync-common-dev
 libprotobuf-c-dev protobuf-c-compiler
 libevent-dev libconfig-dev libcmocka-dev libsystemd-dev
 python3 python3-pytest
+debhelper dpkg-dev fakeroot lintian man-db bash-completion strace
 tshark tcpdump iproute2 iputils-ping iperf3 nftables procps psmisc
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
 libstrongswan-standard-plugins"

@@ -7,6 +7,7 @@
 #   scripts/test.sh            everything
 #   scripts/test.sh unit       build + unit tests only (no sanitizer build, no lab)
 #   scripts/test.sh lab        build + lab tests only
+#   scripts/test.sh packaging  build + Debian packages: build, install, check, purge
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -36,6 +37,11 @@ if [ "$WHAT" = all ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --preset asan -L unit -j "$JOBS"
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = packaging ]; then
+    step "Debian packages: dpkg-buildpackage, dpkg -i, checks, confined haiked, purge"
+    DEB_BUILD_OPTIONS="nocheck parallel=2" "$ROOT/tests/packaging/test-packages.sh"
 fi
 
 if [ "$WHAT" = all ] || [ "$WHAT" = lab ]; then

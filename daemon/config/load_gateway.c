@@ -294,6 +294,16 @@ static enum ike_dpd_mode dpd_mode(enum cfg_dpd d)
     return IKE_DPD_OFF;
 }
 
+static enum ike_natt_mode natt_mode(enum cfg_natt n)
+{
+    switch (n) {
+    case CFG_NATT_DISABLE: return IKE_NATT_DISABLE;
+    case CFG_NATT_FORCED: return IKE_NATT_FORCED;
+    case CFG_NATT_ENABLE: break;
+    }
+    return IKE_NATT_ENABLE;
+}
+
 /* The parts of struct ike_sa_cfg that mirror daemon-side settings. */
 static void fill_sa(struct cfg_gateway *gw)
 {
@@ -309,6 +319,7 @@ static void fill_sa(struct cfg_gateway *gw)
     sa->dpd = dpd_mode(gw->dpd);
     sa->dpd_interval_s = gw->dpd_interval_s;
     sa->dpd_retries = gw->dpd_retries;
+    sa->natt = natt_mode(gw->natt);
 }
 
 static bool load_name(struct cfg_loader *l, const config_setting_t *set, char *where, size_t wlen,

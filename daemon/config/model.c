@@ -183,7 +183,8 @@ static bool sa_cfg_eq(const struct ike_sa_cfg *a, const struct ike_sa_cfg *b)
            a->n_children == b->n_children && a->initial_contact == b->initial_contact &&
            a->replay_counter_sync == b->replay_counter_sync && a->reauth == b->reauth &&
            ike_lifetime_eq(&a->lifetime, &b->lifetime) && a->dpd == b->dpd &&
-           a->dpd_interval_s == b->dpd_interval_s && a->dpd_retries == b->dpd_retries;
+           a->dpd_interval_s == b->dpd_interval_s && a->dpd_retries == b->dpd_retries &&
+           a->natt == b->natt;
 }
 
 bool cfg_gateway_equal(const struct cfg_gateway *a, const struct cfg_gateway *b)

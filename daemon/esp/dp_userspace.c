@@ -41,6 +41,7 @@
  * time one source holds the loop. */
 #define US_BATCH 64
 #define US_BUF   (ESP_TUN_MTU + ESP_OVERHEAD_MAX + 64)
+#define US_RAW_RCVBUF (4 << 20)
 
 struct us_tun {
     struct us_tun *next;
@@ -62,6 +63,10 @@ struct us_child {
     uint64_t send_errors, tun_errors;
     uint64_t since_event;    /* packets since the last counter event */
     bool dirty;              /* counters changed since the last event */
+    struct dp_limits lim;    /* the selector's byte/packet lifetimes */
+    bool soft_due, hard_due; /* limit reached, report pending */
+    bool soft_sent, hard_sent;
+    bool act_in, act_out;    /* traffic since the last activity report */
 };
 
 struct us_priv {
@@ -69,6 +74,8 @@ struct us_priv {
     int raw4;                /* IPPROTO_ESP, IPv4; -1 without CAP_NET_RAW */
     struct event *raw4_ev;
     struct event *ctr_timer;
+    struct event *tick;      /* activity reports, once a second */
+    struct event *report_ev; /* limit reports, at the next loop turn */
     uint64_t next_order;
     uint64_t unknown_spi, raw_errors;
     uint8_t buf[US_BUF];
@@ -99,11 +106,34 @@ static void fill_counters(struct dp_child *c)
     c->ctr.replay_in_edge = u->esp.replay.top;
 }
 
+static bool over(uint64_t v, uint64_t limit)
+{
+    return limit && v >= limit;
+}
+
+/* Byte/packet lifetimes (either direction's SA reaching them counts):
+ * reported from the loop (on_report), never from inside the packet path. */
+static void check_limits(struct dp *dp, struct us_child *u)
+{
+    const struct esp_counters *e = &u->esp.ctr;
+    uint64_t b = e->bytes_in > e->bytes_out ? e->bytes_in : e->bytes_out;
+    uint64_t n = e->packets_in > e->packets_out ? e->packets_in : e->packets_out;
+    struct us_priv *p = dp->priv;
+    if (!u->hard_sent && (over(b, u->lim.hard_bytes) || over(n, u->lim.hard_packets))) {
+        u->hard_sent = u->hard_due = true;
+        event_active(p->report_ev, EV_TIMEOUT, 0);
+    } else if (!u->soft_sent && (over(b, u->lim.soft_bytes) || over(n, u->lim.soft_packets))) {
+        u->soft_sent = u->soft_due = true;
+        event_active(p->report_ev, EV_TIMEOUT, 0);
+    }
+}
+
 /* Counts a packet for the counter event; raises it every N packets. */
 static void counted(struct dp *dp, struct dp_child *c)
 {
     struct us_child *u = uc_of(c);
     u->dirty = true;
+    check_limits(dp, u);
     if (dp->counter_event && dp->counter_event_packets &&
         ++u->since_event >= dp->counter_event_packets) {
         u->since_event = 0;
@@ -130,6 +160,50 @@ static void on_ctr_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Pending limit reports. The hook may delete CHILD SAs (a hard limit's
+ * Delete): start over after each call; flags cleared first, so it ends. */
+static void on_report(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dp *dp = arg;
+    struct dp_child *c;
+again:
+    TAILQ_FOREACH(c, &dp->children, all_link) {
+        struct us_child *u = uc_of(c);
+        if (!u || !(u->soft_due || u->hard_due))
+            continue;
+        enum dp_report r = u->hard_due ? DP_REPORT_HARD_LIMIT : DP_REPORT_SOFT_LIMIT;
+        u->soft_due = u->hard_due = false;
+        if (dp->report) {
+            dp->report(dp->report_arg, c, r);
+            goto again;
+        }
+    }
+}
+
+/* Traffic seen in the last second, for DPD (ike_sa_note_activity). */
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dp *dp = arg;
+    struct dp_child *c;
+again:
+    TAILQ_FOREACH(c, &dp->children, all_link) {
+        struct us_child *u = uc_of(c);
+        if (!u || !(u->act_in || u->act_out))
+            continue;
+        bool in = u->act_in, out = u->act_out;
+        u->act_in = u->act_out = false;
+        if (!dp->report)
+            continue;
+        if (in)
+            dp->report(dp->report_arg, c, DP_REPORT_INBOUND);
+        if (out)
+            dp->report(dp->report_arg, c, DP_REPORT_OUTBOUND);
+        goto again;
+    }
+}
+
 /* ---- outbound ------------------------------------------------------------- */
 
 /* The CHILD SA of tun whose selectors hold ip: SAs the peer already uses
@@ -140,7 +214,7 @@ static struct dp_child *outbound_sa(struct dp *dp, const struct us_tun *t,
     struct dp_child *c, *best = NULL;
     TAILQ_FOREACH(c, &dp->children, all_link) {
         struct us_child *u = uc_of(c);
-        if (!u || u->tun != t)
+        if (!u || u->tun != t || u->hard_sent) /* past its hard lifetime: unusable */
             continue;
         if (!esp_ip_in_selectors(ip, true, c->ts_local, c->n_ts_local, c->ts_remote,
                                  c->n_ts_remote))
@@ -204,6 +278,8 @@ static void output(struct dp *dp, struct us_tun *t, uint8_t *buf, size_t len)
                      : send_raw(p, c, pkt, n);
     if (r < 0)
         u->send_errors++;
+    else
+        u->act_out = true;
     counted(dp, c);
 }
 
@@ -242,6 +318,7 @@ static void input(struct dp *dp, uint8_t *pkt, size_t len)
         return; /* counted in esp.ctr */
     }
     u->peer_sends = true;
+    u->act_in = true;
     if (nh == ESP_NH_NONE) {
         counted(dp, c); /* a TFC dummy (RFC 4303 §2.6) */
         return;
@@ -382,6 +459,9 @@ static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_
         return -1;
     }
     const struct cfg_selector *sel = selector_of(c);
+    if (sel)
+        u->lim = (struct dp_limits){sel->lifetime.soft_bytes, sel->lifetime.hard_bytes,
+                                    sel->lifetime.soft_packets, sel->lifetime.hard_packets};
     if (sel && sel->add_route &&
         esp_tun_routes(u->tun->ifindex, true, c->ts_remote, c->n_ts_remote, c->ts_local,
                        c->n_ts_local, err, errlen) < 0) {
@@ -437,31 +517,6 @@ static int us_set_seq(struct dp *dp, struct dp_child *c, uint64_t seq_out,
 
 /* ---- open / close ------------------------------------------------------- */
 
-static int us_open(struct dp *dp, char *err, size_t errlen)
-{
-    struct us_priv *p = calloc(1, sizeof(*p));
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    dp->priv = p;
-    /* Plain ESP (no NAT) needs it; without CAP_NET_RAW only NAT-T SAs work. */
-    p->raw4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
-    if (p->raw4 >= 0) {
-        p->raw4_ev = event_new(dp->base, p->raw4, EV_READ | EV_PERSIST, on_raw4, dp);
-        if (!p->raw4_ev || event_add(p->raw4_ev, NULL) < 0) {
-            snprintf(err, errlen, "cannot watch the raw ESP socket");
-            if (p->raw4_ev)
-                event_free(p->raw4_ev);
-            close(p->raw4);
-            free(p);
-            dp->priv = NULL;
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static void us_close(struct dp *dp)
 {
     struct us_priv *p = dp->priv;
@@ -480,8 +535,47 @@ static void us_close(struct dp *dp)
         close(p->raw4);
     if (p->ctr_timer)
         event_free(p->ctr_timer);
+    if (p->tick)
+        event_free(p->tick);
+    if (p->report_ev)
+        event_free(p->report_ev);
     free(p);
     dp->priv = NULL;
+}
+
+static int us_open(struct dp *dp, char *err, size_t errlen)
+{
+    struct us_priv *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    dp->priv = p;
+    p->raw4 = -1;
+    p->tick = event_new(dp->base, -1, EV_PERSIST, on_tick, dp);
+    p->report_ev = event_new(dp->base, -1, 0, on_report, dp);
+    struct timeval sec = {1, 0};
+    if (!p->tick || !p->report_ev || event_add(p->tick, &sec) < 0) {
+        snprintf(err, errlen, "out of memory");
+        us_close(dp);
+        return -1;
+    }
+    /* Plain ESP (no NAT) needs it; without CAP_NET_RAW only NAT-T SAs work. */
+    p->raw4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+    if (p->raw4 >= 0) {
+        /* bursts of a TCP flow must not overflow the default ~200 KiB while
+         * the loop is busy with the TUN (best effort: needs CAP_NET_ADMIN) */
+        int sz = US_RAW_RCVBUF;
+        if (setsockopt(p->raw4, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+            (void)setsockopt(p->raw4, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        p->raw4_ev = event_new(dp->base, p->raw4, EV_READ | EV_PERSIST, on_raw4, dp);
+        if (!p->raw4_ev || event_add(p->raw4_ev, NULL) < 0) {
+            snprintf(err, errlen, "cannot watch the raw ESP socket");
+            us_close(dp);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 const struct dp_backend_ops dp_userspace_ops = {

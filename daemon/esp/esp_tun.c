@@ -52,6 +52,14 @@ int esp_tun_open(const char *name, int *ifindex, char *err, size_t errlen)
         snprintf(err, errlen, "MTU of %s: %s", name, strerror(e));
         goto fail;
     }
+    /* A deeper queue than TUN's 500: fewer drops while the loop is busy
+     * with the other direction (measured: ~1 % of a TCP flow at 500). */
+    ifr.ifr_qlen = ESP_TUN_TXQLEN;
+    if (ioctl(s, SIOCSIFTXQLEN, &ifr) < 0) {
+        e = errno;
+        snprintf(err, errlen, "queue length of %s: %s", name, strerror(e));
+        goto fail;
+    }
     if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
         (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) < 0)) {
         e = errno;

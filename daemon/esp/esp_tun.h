@@ -19,6 +19,7 @@
 /* 1500 - outer IPv4 (20) - UDP (8) - worst ESP overhead (ESP_OVERHEAD_MAX
  * rounded up): inner packets never need fragmenting on a 1500 path. */
 #define ESP_TUN_MTU 1400
+#define ESP_TUN_TXQLEN 2000
 
 /* "hk-" + gw, cut to IFNAMSIZ - 1. */
 void esp_tun_name(const char *gw, char name[IFNAMSIZ]);

@@ -68,7 +68,7 @@ enum ike_status ike_exch_ike_sa_init_start(struct ike_sa *sa, struct ike_diag *d
     ike_msg_add_ke(&msg, ike_dh_group(in->dh), ke, ke_len);
     ike_msg_add_nonce(&msg, in->ni, in->ni_len);
     if (st == IKE_OK)
-        st = ike_nat_add_notifies(&msg, &sa->local, &sa->remote);
+        st = ike_nat_add_notifies(sa->cfg->natt, &msg, &sa->local, &sa->remote);
     if (sa->cfg->fragmentation)
         ike_msg_add_notify(&msg, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
     if (st == IKE_OK)
@@ -229,6 +229,11 @@ static void note_nat(struct ike_sa *sa)
 {
     if (!ike_sa_nat_detected(sa))
         return;
+    if (sa->cfg->natt == IKE_NATT_FORCED && !sa->nat_remote) {
+        ike_sa_log(sa, IKE_LOG_INFO, "NAT-T forced by configuration, IKE moves to port %u",
+                   IKE_PORT_NATT);
+        return;
+    }
     ike_sa_log(sa, IKE_LOG_INFO, "NAT detected (%s%s%s), IKE moves to port %u",
                sa->nat_local ? "we are behind it" : "", sa->nat_local && sa->nat_remote ? ", " : "",
                sa->nat_remote ? "peer is behind it" : "", IKE_PORT_NATT);
@@ -249,7 +254,8 @@ enum ike_status ike_exch_ike_sa_init_reply(struct ike_sa *sa, const struct ike_m
         return st;
     }
     ike_sa_request_done(sa);
-    ike_nat_detect(resp, &sa->local, &sa->remote, &sa->nat_local, &sa->nat_remote);
+    ike_nat_detect(sa->cfg->natt, resp, &sa->local, &sa->remote, &sa->nat_local,
+                   &sa->nat_remote);
     sa->fragmentation =
         sa->cfg->fragmentation && ike_msg_find_notify(resp, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED);
     if (copy_bytes(&sa->init->resp, &sa->init->resp_len, data, len) != IKE_OK) {
@@ -330,7 +336,7 @@ static enum ike_status respond_send(struct ike_sa *sa, const struct ike_msg *req
     const uint8_t *ke = ike_dh_public(in->dh, &ke_len);
     ike_msg_add_ke(&msg, sa->algs.dh_group, ke, ke_len);
     ike_msg_add_nonce(&msg, in->nr, in->nr_len);
-    enum ike_status st = ike_nat_add_notifies(&msg, &sa->local, &sa->remote);
+    enum ike_status st = ike_nat_add_notifies(sa->cfg->natt, &msg, &sa->local, &sa->remote);
     if (sa->cfg->fragmentation && ike_msg_find_notify(req, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED))
         ike_msg_add_notify(&msg, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
     if (st == IKE_OK)
@@ -401,7 +407,7 @@ enum ike_status ike_exch_ike_sa_init_respond(const struct ike_ctx *ctx,
         ike_sa_free(sa);
         return st;
     }
-    ike_nat_detect(req, local, remote, &sa->nat_local, &sa->nat_remote);
+    ike_nat_detect(cfg->natt, req, local, remote, &sa->nat_local, &sa->nat_remote);
     sa->fragmentation =
         cfg->fragmentation && ike_msg_find_notify(req, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED);
     sa->recv_next = 1;

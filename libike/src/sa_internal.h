@@ -160,14 +160,19 @@ enum ike_status ike_sa_make_ciphers(struct ike_sa *sa, struct ike_diag *diag);
 /* SHA-1(SPIi | SPIr | IP | port), RFC 7296 §2.23. */
 enum ike_status ike_nat_hash(const uint8_t spi_i[IKE_SPI_LEN], const uint8_t spi_r[IKE_SPI_LEN],
                              const struct ike_addr *a, uint8_t out[IKE_NAT_DETECTION_LEN]);
-/* Adds NAT_DETECTION_SOURCE_IP (local) and _DESTINATION_IP (remote). */
-enum ike_status ike_nat_add_notifies(struct ike_msg *msg, const struct ike_addr *local,
-                                     const struct ike_addr *remote);
+/* Adds NAT_DETECTION_SOURCE_IP (local) and _DESTINATION_IP (remote) as
+ * the gateway's mode says: nothing for IKE_NATT_DISABLE, a SOURCE hash
+ * over no real address for IKE_NATT_FORCED. */
+enum ike_status ike_nat_add_notifies(enum ike_natt_mode mode, struct ike_msg *msg,
+                                     const struct ike_addr *local, const struct ike_addr *remote);
 /* From a received IKE_SA_INIT message that arrived on local from remote:
  * *nat_local when no DESTINATION hash matches local, *nat_remote when no
- * SOURCE hash matches remote. Both false when the peer sent none. */
-void ike_nat_detect(const struct ike_msg *msg, const struct ike_addr *local,
-                    const struct ike_addr *remote, bool *nat_local, bool *nat_remote);
+ * SOURCE hash matches remote. Both false when the peer sent none or the
+ * mode is IKE_NATT_DISABLE; IKE_NATT_FORCED sets *nat_local whenever the
+ * peer sent them (it supports NAT-T). */
+void ike_nat_detect(enum ike_natt_mode mode, const struct ike_msg *msg,
+                    const struct ike_addr *local, const struct ike_addr *remote, bool *nat_local,
+                    bool *nat_remote);
 
 /* ---- proposal_select.c -------------------------------------------------- */
 /* The responder's choice (RFC 7296 §2.7): our proposals in our order, each

@@ -1,6 +1,7 @@
 /* NAT detection (RFC 7296 §2.23): each side sends SHA-1 over the SPIs (as
  * in the header), and the IP address and port the packet is sent from
- * (SOURCE) and to (DESTINATION); the receiver compares with what it sees. */
+ * (SOURCE) and to (DESTINATION); the receiver compares with what it sees.
+ * The gateway's ike_natt_mode can turn this off or fake a NAT. */
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -24,11 +25,18 @@ enum ike_status ike_nat_hash(const uint8_t spi_i[IKE_SPI_LEN], const uint8_t spi
     return IKE_OK;
 }
 
-enum ike_status ike_nat_add_notifies(struct ike_msg *msg, const struct ike_addr *local,
-                                     const struct ike_addr *remote)
+enum ike_status ike_nat_add_notifies(enum ike_natt_mode mode, struct ike_msg *msg,
+                                     const struct ike_addr *local, const struct ike_addr *remote)
 {
+    if (mode == IKE_NATT_DISABLE) /* the peer then sees no NAT-T support (§2.23) */
+        return IKE_OK;
     uint8_t src[IKE_NAT_DETECTION_LEN], dst[IKE_NAT_DETECTION_LEN];
-    enum ike_status st = ike_nat_hash(msg->hdr.spi_i, msg->hdr.spi_r, local, src);
+    /* Forced: hash the unspecified address and port 0 of our family, which
+     * can never be where a datagram comes from, so the peer always sees a
+     * NAT in front of us (strongSwan's encap=yes fakes it the same way). */
+    struct ike_addr fake = {.family = local->family};
+    const struct ike_addr *from = mode == IKE_NATT_FORCED ? &fake : local;
+    enum ike_status st = ike_nat_hash(msg->hdr.spi_i, msg->hdr.spi_r, from, src);
     if (st == IKE_OK)
         st = ike_nat_hash(msg->hdr.spi_i, msg->hdr.spi_r, remote, dst);
     if (st != IKE_OK)
@@ -59,12 +67,20 @@ static bool any_match(const struct ike_msg *msg, uint16_t type, const struct ike
     return false;
 }
 
-void ike_nat_detect(const struct ike_msg *msg, const struct ike_addr *local,
-                    const struct ike_addr *remote, bool *nat_local, bool *nat_remote)
+void ike_nat_detect(enum ike_natt_mode mode, const struct ike_msg *msg,
+                    const struct ike_addr *local, const struct ike_addr *remote, bool *nat_local,
+                    bool *nat_remote)
 {
+    *nat_local = *nat_remote = false;
+    if (mode == IKE_NATT_DISABLE) /* stay on 500 whatever the peer found */
+        return;
     bool seen_src, seen_dst;
     bool src_ok = any_match(msg, IKE_N_NAT_DETECTION_SOURCE_IP, remote, &seen_src);
     bool dst_ok = any_match(msg, IKE_N_NAT_DETECTION_DESTINATION_IP, local, &seen_dst);
     *nat_remote = seen_src && !src_ok;
     *nat_local = seen_dst && !dst_ok;
+    /* Forced: act as if we were behind a NAT, but only with a peer that
+     * does NAT-T at all (it sent NAT_DETECTION notifies). */
+    if (mode == IKE_NATT_FORCED && (seen_src || seen_dst))
+        *nat_local = true;
 }

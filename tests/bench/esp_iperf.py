@@ -47,7 +47,19 @@ def iperf(gi, gr, secs):
     res = gi.ns.exec("iperf3", "-J", "-t", str(secs), "-B", gi.lan_ip, "-c", gr.lan_ip,
                      timeout=secs + 30)
     data = json.loads(res.stdout)
+    retr = data["end"]["sum_sent"].get("retransmits", 0)
+    drops = [udp_rcvbuf_errors(ns) for ns in (gi.ns, gr.ns)]
+    print(f"  (tcp retransmits {retr}, udp rcvbuf errors {drops[0]}/{drops[1]})",
+          file=sys.stderr, flush=True)
     return data["end"]["sum_received"]["bits_per_second"] / 1e6
+
+
+def udp_rcvbuf_errors(ns):
+    """UDP RcvbufErrors of a namespace (/proc/net/snmp): datagrams the
+    kernel dropped because a socket (e.g. port 4500) was not read in time."""
+    lines = [ln.split() for ln in ns.exec("cat", "/proc/net/snmp").stdout.splitlines()
+             if ln.startswith("Udp:")]
+    return int(lines[1][lines[0].index("RcvbufErrors")])
 
 
 def run(pair, suite, secs):

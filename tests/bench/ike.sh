@@ -26,7 +26,9 @@
 # IKE_BENCH_PROPOSAL (aes128-sha256-ecp256), IKE_BENCH_ESP (aes128-sha256),
 # IKE_BENCH_TUNNELS (10000; 0 skips), IKE_BENCH_SOURCES (4),
 # IKE_BENCH_NICE (19: the machine is shared), IKE_BENCH_ONLY (haiked|charon),
-# IKE_BENCH_KEEP_DIR (keep the work dir with logs and JSON).
+# IKE_BENCH_PERF (set: `perf record -g` each responder during its measured
+# run and print its top symbols), IKE_BENCH_KEEP_DIR (keep the work dir
+# with logs, JSON and profiles).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -237,25 +239,53 @@ run_loadgen() {
         --json "$@" >"$out" || true
 }
 
-# measure NAME: warm-up, then the measured run; JSON in $work/NAME.json.
+# summarize NAME FILE COUNT: one responder's numbers from a load generator JSON.
+summarize() {
+    "$py" - "$@" <<'EOF'
+import json, sys
+name, path, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+r = json.load(open(path))
+ok = r["ike_established"] == want and r["child_established"] == want
+print(f"{name}: {r['ike_established']}/{want} IKE SAs, {r['child_established']} CHILD SAs, "
+      f"{r['failed']} failed, {r['deleted']} deleted, {r['retransmits']} retransmits"
+      + ("" if ok else "  ** INVALID: not every tunnel came up **"))
+for phase, what in (("establish", "IKE_SA/s"), ("delete", "SA/s    "), ("churn", "tunnel/s")):
+    p = r.get(phase)
+    if p:
+        print(f"  {phase:9s} {p['per_s']:8.1f} {what}  responder CPU "
+              f"{p.get('peer_cpu_ms_per_sa', 0):.3f} ms/SA  (load generator "
+              f"{p['loadgen_cpu_ms_per_sa']:.3f})")
+EOF
+}
+
+# measure NAME: warm-up, the bulk run (COUNT up, then all deleted), then
+# the churn run (each tunnel deleted once up: at most CONC SAs exist, so
+# the responder's per-SA cost without its table sizes in it). JSON in
+# $work/NAME.json and $work/NAME-churn.json.
 measure() {
     local name=$1
     run_loadgen "$work/$name-warmup.json" 200
+    local perf_pid=""
+    if [ -n "${IKE_BENCH_PERF:-}" ]; then
+        perf record -g -p "$rpid" -o "$work/$name.perf" >/dev/null 2>&1 &
+        perf_pid=$!
+        pids+=("$perf_pid")
+        sleep 0.5
+    fi
     run_loadgen "$work/$name.json" "$count"
-    "$py" - "$work/$name.json" "$name" "$count" <<'EOF'
-import json, sys
-r = json.load(open(sys.argv[1])); name = sys.argv[2]; want = int(sys.argv[3])
-e = r.get("establish", {}); d = r.get("delete", {})
-ok = r["ike_established"] == want and r["child_established"] == want
-print(f"{name}: {r['ike_established']}/{want} IKE SAs, {r['child_established']} CHILD SAs, "
-      f"{r['failed']} failed, {r['retransmits']} retransmits"
-      + ("" if ok else "  ** INVALID: not every tunnel came up **"))
-print(f"  establish: {e.get('per_s', 0):8.1f} IKE_SA/s  responder CPU "
-      f"{e.get('peer_cpu_ms_per_sa', 0):.3f} ms/SA  (load generator {e.get('loadgen_cpu_ms_per_sa', 0):.3f})")
-if d:
-    print(f"  delete:    {d.get('per_s', 0):8.1f} SA/s      responder CPU "
-          f"{d.get('peer_cpu_ms_per_sa', 0):.3f} ms/SA  ({r['deleted']} deleted)")
-EOF
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        perf report -i "$work/$name.perf" --no-children --sort dso --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -n 8 >"$work/$name.perf.txt" || true
+        perf report -i "$work/$name.perf" --no-children --sort dso,sym --stdio 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -n 12 >>"$work/$name.perf.txt" || true
+        echo "  $name profile of the bulk run (perf self time: by library, then by symbol):"
+        sed 's/^/    /' "$work/$name.perf.txt"
+    fi
+    summarize "$name" "$work/$name.json" "$count"
+    run_loadgen "$work/$name-churn.json" "$count" --churn
+    summarize "$name (churn)" "$work/$name-churn.json" "$count"
 }
 
 echo "ike bench: $(date -u +%FT%TZ), $(nproc) cores, load$(uptime | sed 's/.*load/ /')"
@@ -273,15 +303,19 @@ if [ "$only" != haiked ]; then
     stop_pid "$rpid"
 fi
 if [ -z "$only" ]; then
-    "$py" - "$work/haiked.json" "$work/charon.json" <<'EOF'
+    "$py" - "$work" <<'EOF'
 import json, sys
-h = json.load(open(sys.argv[1]))["establish"]; c = json.load(open(sys.argv[2]))["establish"]
-hc, cc = h.get("peer_cpu_ms_per_sa", 0), c.get("peer_cpu_ms_per_sa", 0)
-if hc and cc:
-    ratio = hc / cc
-    print(f"ratio haiked/charon CPU per SA: {ratio:.3f} (target <= 0.333: "
-          f"{'met' if ratio <= 1 / 3 else 'NOT met'}); rate ratio "
-          f"{h['per_s'] / c['per_s']:.2f}x")
+w = sys.argv[1]
+def ratio(label, phase, hfile, cfile):
+    h = json.load(open(f"{w}/{hfile}")).get(phase, {})
+    c = json.load(open(f"{w}/{cfile}")).get(phase, {})
+    hc, cc = h.get("peer_cpu_ms_per_sa", 0), c.get("peer_cpu_ms_per_sa", 0)
+    if hc and cc:
+        r = hc / cc
+        print(f"ratio haiked/charon CPU per SA, {label}: {r:.3f} (target <= 0.333: "
+              f"{'met' if r <= 1 / 3 else 'NOT met'}); rate {h['per_s'] / c['per_s']:.2f}x")
+ratio("bulk establish", "establish", "haiked.json", "charon.json")
+ratio("churn (setup + delete)", "churn", "haiked-churn.json", "charon-churn.json")
 EOF
 fi
 
@@ -292,7 +326,9 @@ if [ "$tunnels" -gt 0 ] && [ "$only" != charon ]; then
     ctl() { "$hactl" --socket "$work/haiked/ctl.sock" --json "$@" 2>&1 || true; }
     ctl tunnel summary >"$work/summary.json"
     ctl status >"$work/status.json"
-    "$py" - "$work/rss.json" "$tunnels" "$work/summary.json" "$work/status.json" <<'EOF'
+    ctl gateway list bench >"$work/gateway.json"
+    "$py" - "$work/rss.json" "$tunnels" "$work/summary.json" "$work/status.json" \
+        "$work/gateway.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1])); n = int(sys.argv[2]); e = r["establish"]
 up = r["child_established"]
@@ -312,6 +348,14 @@ if st is not None:
     agree = ike == r["ike_established"] and child == up
     print(f"hactl status: {ike} IKE SAs, {child} CHILD SAs "
           f"({'agrees' if agree else 'DISAGREES'} with the load generator)")
+g = load(sys.argv[5])
+if g is not None:
+    gws = g.get("gateways", [])
+    ike = sum(1 for gw in gws for sa in gw.get("ike_sas", []) if sa.get("state") == "established")
+    child = sum(len(gw.get("child_sas", [])) for gw in gws)
+    agree = ike == r["ike_established"] and child == up
+    print(f"hactl gateway list bench: {ike} established IKE SAs, {child} CHILD SAs "
+          f"({'agrees' if agree else 'DISAGREES'})")
 s = load(sys.argv[3])
 if s is not None:
     tun = s.get("tunnels", [])

@@ -4,7 +4,9 @@
  *
  * Phase "establish": `count` tunnels, at most `concurrency` in flight;
  * phase "delete" (unless --keep): every established IKE SA is deleted, with
- * the same concurrency. Per phase: wall time, rate, retransmissions, and
+ * the same concurrency. With --churn there is one phase, "churn": each
+ * tunnel is deleted as soon as it is up, so the responder never holds more
+ * than `concurrency` SAs (its per-SA cost without the table size in it). Per phase: wall time, rate, retransmissions, and
  * with --peer-pid the responder's CPU time (utime+stime from /proc) and
  * RSS, so CPU per SA is measured on the peer, not guessed.
  *
@@ -349,6 +351,20 @@ static void start_one(struct lg *lg)
     hash_put(s, s->sa);
 }
 
+/* --churn: the tunnel is deleted as soon as it is up, so it stays in
+ * flight until the Delete is answered; false if the Delete could not be
+ * queued (the tunnel then just stays up). */
+static bool churn_delete(struct lg_sa *s)
+{
+    struct ike_diag diag = {0};
+    if (ike_sa_delete(s->sa, &diag) != IKE_OK) {
+        fprintf(stderr, "ike_loadgen: delete: %s\n", diag.reason);
+        return false;
+    }
+    s->deleting = true;
+    return true;
+}
+
 /* Called after every call into an SA: count state changes, free the dead. */
 static void after(struct lg_sa *s)
 {
@@ -358,8 +374,10 @@ static void after(struct lg_sa *s)
         s->established = true;
         lg->ike_up++;
         lg->child_up += s->child_up;
-        lg->in_flight--;
-    } else if (st == IKE_SA_STATE_DEAD) {
+        if (!lg->o.churn || !churn_delete(s))
+            lg->in_flight--;
+    }
+    if (ike_sa_state(s->sa) == IKE_SA_STATE_DEAD) {
         if (s->deleting) {
             lg->deleted++;
             lg->in_flight--;
@@ -405,7 +423,7 @@ static void pump(struct lg *lg)
         if (lg->started < lg->o.count || lg->in_flight > 0)
             return;
         phase_end(lg, 0);
-        if (lg->o.keep || lg->ike_up == 0) {
+        if (lg->o.keep || lg->o.churn || lg->ike_up == 0) {
             lg->phase = 2;
             event_base_loopbreak(lg->base);
             return;
@@ -564,9 +582,21 @@ static void report_phase(const struct lg *lg, const struct lg_phase *p, uint64_t
                p->peer1.rss_kb);
 }
 
-static void report(const struct lg *lg)
+/* Retransmissions of the tunnels still up (--keep): the freed ones were
+ * added in sa_destroy. */
+static uint64_t live_retransmits(const struct lg *lg)
+{
+    uint64_t n = 0;
+    for (const struct lg_sa *s = lg->live.next; s != &lg->live; s = s->next)
+        if (s->sa)
+            n += ike_sa_stats(s->sa)->retransmits_sent;
+    return n;
+}
+
+static void report(struct lg *lg)
 {
     const struct lg_opts *o = &lg->o;
+    lg->retransmits += live_retransmits(lg);
     bool j = o->json;
     if (j)
         printf("{\"proposal\":\"%s\",\"esp\":\"%s\",\"count\":%" PRIu64 ",\"concurrency\":%u,"
@@ -605,7 +635,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ike_loadgen: setup failed\n");
         return 2;
     }
-    phase_begin(&lg, 0, "establish");
+    phase_begin(&lg, 0, lg.o.churn ? "churn" : "establish");
     pump(&lg);
     if (lg.phase < 2)
         event_base_dispatch(lg.base);

@@ -35,7 +35,9 @@ static void usage(void)
             "  --timeout S          give up after S seconds (default 300)\n"
             "  --peer-pid PID       sample the responder's CPU and RSS per phase\n"
             "  --keep               leave the tunnels up (no Delete phase)\n"
-            "  --json               one JSON object instead of key=value lines\n");
+            "  --churn              delete each tunnel as soon as it is up (one phase)\n"
+            "  --json               one JSON object instead of key=value lines\n"
+            "IKE_LOADGEN_VERBOSE=1 prints libike's error lines (failed tunnels).\n");
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -161,6 +163,11 @@ static int parse_proposals(const char *text, enum cfg_prop_kind kind,
                            struct ike_cfg_proposal *out, size_t *n)
 {
     char err[256];
+    /* The text is echoed into the JSON report unescaped. */
+    if (strpbrk(text, "\"\\")) {
+        fprintf(stderr, "ike_loadgen: proposal '%s' has quotes\n", text);
+        return -1;
+    }
     if (cfg_proposals_parse(text, kind, NULL, 0, out, n, err, sizeof(err)) < 0) {
         fprintf(stderr, "ike_loadgen: %s proposal '%s': %s\n", kind == CFG_PROP_IKE ? "IKE" : "ESP",
                 text, err);
@@ -185,7 +192,8 @@ static void defaults(struct lg_opts *o)
 }
 
 enum { OPT_REMOTE = 256, OPT_LOCAL, OPT_COUNT, OPT_CONC, OPT_PORTS, OPT_PROP, OPT_ESP, OPT_PSKF,
-       OPT_LID, OPT_RID, OPT_RTS, OPT_INNER, OPT_RETR, OPT_TIMEOUT, OPT_PID, OPT_KEEP, OPT_JSON };
+       OPT_LID, OPT_RID, OPT_RTS, OPT_INNER, OPT_RETR, OPT_TIMEOUT, OPT_PID, OPT_KEEP, OPT_CHURN,
+       OPT_JSON };
 
 static const struct option longopts[] = {
     {"remote", required_argument, NULL, OPT_REMOTE},
@@ -204,6 +212,7 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"peer-pid", required_argument, NULL, OPT_PID},
     {"keep", no_argument, NULL, OPT_KEEP},
+    {"churn", no_argument, NULL, OPT_CHURN},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -231,11 +240,16 @@ static int apply(int c, char *arg, struct lg_opts *o, const char **pskf, bool *h
         o->ports_per_addr = (unsigned)v;
         return 0;
     case OPT_PROP:
-        snprintf(o->ike_proposal_text, sizeof(o->ike_proposal_text), "%s", arg);
+    case OPT_ESP: {
+        char *dst = c == OPT_PROP ? o->ike_proposal_text : o->esp_proposal_text;
+        if (strlen(arg) >= sizeof(o->ike_proposal_text)) {
+            fprintf(stderr, "ike_loadgen: proposal longer than %zu characters\n",
+                    sizeof(o->ike_proposal_text) - 1);
+            return -1;
+        }
+        strcpy(dst, arg);
         return 0;
-    case OPT_ESP:
-        snprintf(o->esp_proposal_text, sizeof(o->esp_proposal_text), "%s", arg);
-        return 0;
+    }
     case OPT_PSKF: *pskf = arg; return 0;
     case OPT_LID: o->local_id_fmt = arg; return 0;
     case OPT_RID: o->remote_id = arg; return 0;
@@ -266,6 +280,7 @@ static int apply(int c, char *arg, struct lg_opts *o, const char **pskf, bool *h
         o->peer_pid = (int)v;
         return 0;
     case OPT_KEEP: o->keep = true; return 0;
+    case OPT_CHURN: o->churn = true; return 0;
     case OPT_JSON: o->json = true; return 0;
     default: usage(); return -1;
     }
@@ -291,8 +306,8 @@ static int build_tmpl(struct lg_opts *o)
         fprintf(stderr, "ike_loadgen: bad --remote-id '%s'\n", o->remote_id);
         return -1;
     }
-    struct ike_cfg_id probe;
-    if (lg_id_make(o->local_id_fmt, 0, &probe) < 0) {
+    struct ike_cfg_id probe; /* the longest index fits, so every one does */
+    if (lg_id_make(o->local_id_fmt, (unsigned)(o->count - 1), &probe) < 0) {
         fprintf(stderr, "ike_loadgen: bad --local-id '%s'\n", o->local_id_fmt);
         return -1;
     }
@@ -375,10 +390,8 @@ void lg_cfg_for(const struct lg_opts *o, uint64_t index, struct ike_sa_cfg *cfg,
 {
     *cfg = o->tmpl;
     *child = o->child;
-    /* Checked in build_tmpl with index 0; a longer index cannot overflow
-     * the 255-octet ID unless the format is already at the limit. */
-    if (lg_id_make(o->local_id_fmt, (unsigned)index, &cfg->local_id) < 0)
-        cfg->local_id = o->tmpl.local_id;
+    /* Cannot fail: build_tmpl tried the longest index. */
+    (void)lg_id_make(o->local_id_fmt, (unsigned)index, &cfg->local_id);
     uint32_t inner = htonl(o->inner_base + (uint32_t)index);
     struct ike_ts *ts = &child->local_ts[0];
     memset(ts, 0, sizeof(*ts));

@@ -114,6 +114,7 @@ static void test_fortios_gateway(void **state)
     assert_int_equal(gw->dpd_interval_s, 5);
     assert_int_equal(gw->dpd_retries, 4);
     assert_int_equal(gw->natt, CFG_NATT_FORCED);
+    assert_int_equal(sa->natt, IKE_NATT_FORCED); /* mapped into libike's config */
     assert_int_equal(gw->natt_keepalive_s, 30);
     assert_true(gw->auto_negotiate);
     assert_false(gw->passive);
@@ -251,6 +252,7 @@ static void test_strongswan_gateway(void **state)
     assert_int_equal(gw->lifetime.jitter_s, 600);
     assert_int_equal(gw->dpd, CFG_DPD_OFF);
     assert_int_equal(gw->natt, CFG_NATT_DISABLE);
+    assert_int_equal(sa->natt, IKE_NATT_DISABLE);
     assert_false(sa->fragmentation);
     assert_false(sa->msgid_sync);
     assert_false(gw->initial_contact);

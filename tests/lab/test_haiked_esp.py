@@ -26,6 +26,7 @@ from labkit.capture import Capture, read_udp
 from labkit.charon import Charon
 from labkit.haiked import Haiked, find_binary, gateway, selector
 from labkit.netns import LabError
+from labkit.netns import run as netns_run
 from labkit.proc import wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -43,7 +44,7 @@ PINGS = 20
 class EspTunnel:
     """haiked (userspace data plane) + charon, CHILD SA "net" LAN <-> LAN."""
 
-    def __init__(self, lab, suite, role, capture_esp=False, sel_extra=None):
+    def __init__(self, lab, suite, role, capture_esp=False, sel_extra=None, gw_extra=None):
         ike, esp = SUITES[suite]
         self.lab, self.role = lab, role
         self.gi, self.gr = topo.gateway_pair(lab)
@@ -53,7 +54,7 @@ class EspTunnel:
                      [selector("net", self.gi.lan_net, self.gr.lan_net, esp, add_route=True,
                                **(sel_extra or {}))],
                      local_id=scenario.ID_I, remote_id=scenario.ID_R,
-                     passive=(role == "responder"))
+                     passive=(role == "responder"), **(gw_extra or {}))
         self.haiked = Haiked(lab, self.gi.ns, "moon", [gw], {GW: scenario.PSK},
                              global_extra={"dataplane": "userspace"})
         self.capture = None
@@ -215,18 +216,20 @@ def child_spi_pairs(t):
 @pytest.mark.parametrize("role", ROLES)
 def test_child_rekeys_under_ping(esp_lab, role):
     """ping -i 0.05 across CHILD rekeys started by strongSwan and by haiked
-    (keylife 10 s): make-before-break in both directions, 0 lost."""
+    (keylife 10 s), and IKE rekeys by strongSwan and by haiked (keylife 11 s;
+    the CHILD SAs move to the new IKE SA): make-before-break, 0 lost."""
     t = EspTunnel(esp_lab, "aes256gcm16-prfsha512-ecp521", role,
-                  sel_extra={"keylife": 10, "rekey-jitter": 0}).start()
+                  sel_extra={"keylife": 10, "rekey-jitter": 0},
+                  gw_extra={"keylife": 11, "rekey_jitter": 0}).start()
     first = child_spi_pairs(t)
     count = 500  # 25 s: 4 rekeys by strongSwan, then haiked's own at +10 s
     ping = t.gi.ns.start(["ping", "-n", "-q", "-c", str(count), "-i", "0.05", "-W", "2", "-I",
                           t.gi.lan_ip, t.gr.lan_ip], "ping-rekey")
-    seen = set(first)
-    for _ in range(4):
+    for n in range(4):
         time.sleep(2.5)
         t.charon.rekey_child("net")
-        seen |= child_spi_pairs(t)
+        if n % 2:
+            t.charon.rekey_ike(scenario.IKE_NAME)
     wait_for(lambda: not ping.alive(), 40, "ping finished")
     out = ping.log()
     m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
@@ -235,5 +238,69 @@ def test_child_rekeys_under_ping(esp_lab, role):
     rekeys_haiked = len(t.haiked.lines(r"CHILD SA net installed \(userspace\)")) - 1
     assert rekeys_haiked >= 5, "4 rekeys by strongSwan, 1+ by haiked's keylife"
     assert child_spi_pairs(t) != first
+    # 2 by strongSwan, at least 1 by haiked (11 s after the last one)
+    assert len(t.haiked.lines(r"IKE SA rekeyed: replaced by IKE SA")) >= 3
     # the old SAs went away once the rekeys completed: one pair left
     wait_for(lambda: len(child_counters(t.haiked_children())) == 1, 10, "old SAs deleted")
+
+
+def test_haiked_to_haiked(esp_lab):
+    """Two haikeds without a NAT: plain ESP (IP protocol 50) through the raw
+    socket path. (ESP-in-UDP is covered by the strongSwan tests: the config's
+    nattraversal = "forced" does not reach libike yet.)"""
+    natt = "enable"
+    gi, gr = topo.gateway_pair(esp_lab)
+    ike, esp = SUITES["aes256gcm16-prfsha512-ecp521"]
+
+    def one(gw_l, gw_r, name, passive, id_l, id_r):
+        g = gateway(GW, gw_l.wan_ip, gw_r.wan_ip, ike,
+                    [selector("net", gw_l.lan_net, gw_r.lan_net, esp, add_route=True)],
+                    local_id=id_l, remote_id=id_r, passive=passive, nattraversal=natt)
+        return Haiked(esp_lab, gw_l.ns, name, [g], {GW: scenario.PSK},
+                      global_extra={"dataplane": "userspace"})
+    sun = one(gr, gi, "sun", True, scenario.ID_R, scenario.ID_I).start()
+    moon = one(gi, gr, "moon", False, scenario.ID_I, scenario.ID_R).start()
+    for h in (moon, sun):
+        line = h.wait_log(r"CHILD SA net installed \(userspace\)")[0]
+        assert ("UDP-encapsulated" in line) == (natt == "forced"), line
+    cap = Capture(gi.ns, gi.wan_if, esp_lab.path("esp.pcapng"), bpf="esp or udp port 4500",
+                  name="esp-capture").start()
+    res = gi.ns.exec("ping", "-n", "-q", "-c", str(PINGS), "-i", "0.05", "-W", "2", "-I",
+                     gi.lan_ip, gr.lan_ip, check=False, timeout=30)
+    assert f"{PINGS} packets transmitted, {PINGS} received" in res.stdout, res.stdout
+    cap.stop()
+    for h in (moon, sun):
+        kids = child_counters(h.hactl_json("tunnel", "show", GW))
+        assert len(kids) == 1
+        ctr = kids[0][2]
+        assert ctr["tx_packets"] == PINGS and ctr["rx_packets"] == PINGS, (h.name, ctr)
+    # what crossed the WAN: plain ESP or ESP-in-UDP, 2 x PINGS packets
+    proto = "udp.port==4500 && esp" if natt == "forced" else "ip.proto==50"
+    frames = netns_run_tshark(cap.path, proto)
+    assert len(frames) == 2 * PINGS, (natt, len(frames))
+
+
+def netns_run_tshark(path, display_filter):
+    res = netns_run(["tshark", "-n", "-r", path, "-Y", display_filter, "-T", "fields", "-e",
+               "frame.number"], timeout=60)
+    return [x for x in res.stdout.split() if x]
+
+
+@pytest.mark.parametrize("limit", ["bytes", "packets"])
+def test_volume_lifetime_rekeys(esp_lab, limit):
+    """keylife-bytes / keylife-packets: the data plane reports the soft
+    limit, libike rekeys the CHILD SA (make-before-break), no ping lost."""
+    extra = {"keylife-bytes": 1 << 20} if limit == "bytes" else {"keylife-packets": 1000}
+    t = EspTunnel(esp_lab, "aes256gcm16-prfsha512-ecp521", "initiator", sel_extra=extra).start()
+    first = child_spi_pairs(t)
+    # 1300 requests of 1228 octets: past 1 MiB and past 1000 packets each way
+    res = t.gi.ns.exec("ping", "-n", "-q", "-c", "1300", "-i", "0.005", "-s", "1200", "-W", "2",
+                       "-I", t.gi.lan_ip, t.gr.lan_ip, check=False, timeout=60)
+    assert "1300 packets transmitted, 1300 received" in res.stdout, res.stdout
+    assert t.haiked.lines(rf"reached its soft byte/packet lifetime: rekeying")
+    wait_for(lambda: len(t.haiked.lines(r"CHILD SA net installed \(userspace\)")) >= 2, 10,
+             "CHILD SA rekeyed on volume")
+    wait_for(lambda: len(child_counters(t.haiked_children())) == 1 and
+             child_spi_pairs(t) != first, 10, "old CHILD SA deleted")
+    kid = t.charon_child()
+    assert (kid["spi-out"], kid["spi-in"]) in child_spi_pairs(t)

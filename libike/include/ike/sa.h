@@ -67,6 +67,16 @@ enum ike_dpd_mode {
                         * but nothing was received for dpd_interval_s */
 };
 
+/* NAT traversal (RFC 7296 §2.23), per gateway. */
+enum ike_natt_mode {
+    IKE_NATT_ENABLE = 0, /* send NAT_DETECTION_*; move to 4500 when either side is NATed */
+    IKE_NATT_DISABLE,    /* send no NAT_DETECTION_*, ignore the peer's: IKE stays on 500,
+                          * ESP is never UDP-encapsulated */
+    IKE_NATT_FORCED,     /* claim to be behind a NAT (our SOURCE hash covers no real
+                          * address, §2.23 allows it) so IKE and ESP use 4500/UDP
+                          * encapsulation; needs a peer that sends NAT_DETECTION_* */
+};
+
 struct ike_cfg_id {
     uint8_t type; /* IKE_ID_*; remote: 0 accepts any ID */
     uint8_t data[IKE_CFG_MAX_ID];
@@ -109,6 +119,7 @@ struct ike_sa_cfg {
     uint32_t dpd_interval_s; /* 0: IKE_DPD_INTERVAL_S */
     uint32_t dpd_retries;    /* retransmissions of a probe before the peer is
                               * declared dead; 0: the context's retransmit_tries */
+    enum ike_natt_mode natt; /* 0 (zeroed config): IKE_NATT_ENABLE */
 };
 
 #define IKE_DPD_INTERVAL_S 30u
