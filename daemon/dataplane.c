@@ -87,8 +87,7 @@ static void spi_index_remove(struct dp *dp, struct dp_child *c)
 {
     if (!dp->spi_index)
         return;
-    for (struct dp_child **pp = &dp->spi_index[spi_slot(dp, c->spi_in)]; *pp;
-         pp = &(*pp)->spi_next)
+    for (struct dp_child **pp = &dp->spi_index[spi_slot(dp, c->spi_in)]; *pp; pp = &(*pp)->spi_next)
         if (*pp == c) {
             *pp = c->spi_next;
             return;

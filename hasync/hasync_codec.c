@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ike/const.h>
 #include <ike/export.h>
@@ -46,10 +47,9 @@ const char *hasync_body_name(Hasync__Envelope__BodyCase body)
     }
 }
 
-static enum hasync_drop bad(enum hasync_drop why, char *err, size_t errlen, const char *fmt,
-                            ...) __attribute__((format(printf, 4, 5)));
-static enum hasync_drop bad(enum hasync_drop why, char *err, size_t errlen, const char *fmt,
-                            ...)
+static enum hasync_drop bad(enum hasync_drop why, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum hasync_drop bad(enum hasync_drop why, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -58,6 +58,44 @@ static enum hasync_drop bad(enum hasync_drop why, char *err, size_t errlen, cons
     va_end(ap);
     return why;
 }
+
+/* Unpacked messages hold SA keys: an allocator that remembers each block's
+ * size so it can wipe it before freeing. */
+struct wipe_hdr {
+    size_t size;
+    max_align_t align;
+};
+
+static void *wipe_alloc(void *data, size_t size)
+{
+    struct wipe_hdr *h;
+
+    (void)data;
+    if (size > SIZE_MAX - sizeof(*h))
+        return NULL;
+    h = malloc(sizeof(*h) + size);
+    if (!h)
+        return NULL;
+    h->size = size;
+    return h + 1;
+}
+
+static void wipe_free(void *data, void *p)
+{
+    struct wipe_hdr *h;
+
+    (void)data;
+    if (!p)
+        return;
+    h = (struct wipe_hdr *)p - 1;
+    explicit_bzero(p, h->size);
+    free(h);
+}
+
+static ProtobufCAllocator wipe_allocator = {
+    .alloc = wipe_alloc,
+    .free = wipe_free,
+};
 
 int hasync_codec_pack(const Hasync__Envelope *env, uint8_t **out, size_t *len)
 {
@@ -117,8 +155,7 @@ static enum hasync_drop check_chunk(const Hasync__SnapshotChunk *m, char *err, s
 
     if (!m->has_snapshot_id)
         return bad(HASYNC_DROP_INVALID, err, errlen, "snapshot_chunk: no snapshot_id");
-    if (m->n_ike > HASYNC_CHUNK_MAX || m->n_child > HASYNC_CHUNK_MAX ||
-        m->n_esp > HASYNC_CHUNK_MAX)
+    if (m->n_ike > HASYNC_CHUNK_MAX || m->n_child > HASYNC_CHUNK_MAX || m->n_esp > HASYNC_CHUNK_MAX)
         return bad(HASYNC_DROP_INVALID, err, errlen,
                    "snapshot_chunk: %zu/%zu/%zu entries (max %d each)", m->n_ike, m->n_child,
                    m->n_esp, HASYNC_CHUNK_MAX);
@@ -134,8 +171,7 @@ static enum hasync_drop check_chunk(const Hasync__SnapshotChunk *m, char *err, s
 static enum hasync_drop check_body(const Hasync__Envelope *e, char *err, size_t errlen)
 {
     switch (e->body_case) {
-    case HASYNC__ENVELOPE__BODY_IKE_SA_ADD:
-        return check_ike_add(e->ike_sa_add, err, errlen);
+    case HASYNC__ENVELOPE__BODY_IKE_SA_ADD: return check_ike_add(e->ike_sa_add, err, errlen);
     case HASYNC__ENVELOPE__BODY_IKE_SA_UPDATE:
         if (!spi_ok(e->ike_sa_update->has_spi_i, e->ike_sa_update->spi_i) ||
             !spi_ok(e->ike_sa_update->has_spi_r, e->ike_sa_update->spi_r) ||
@@ -147,8 +183,7 @@ static enum hasync_drop check_body(const Hasync__Envelope *e, char *err, size_t 
             !spi_ok(e->ike_sa_del->has_spi_r, e->ike_sa_del->spi_r))
             return bad(HASYNC_DROP_INVALID, err, errlen, "ike_sa_del: bad SPIs");
         return HASYNC_OK;
-    case HASYNC__ENVELOPE__BODY_CHILD_SA_ADD:
-        return check_child_add(e->child_sa_add, err, errlen);
+    case HASYNC__ENVELOPE__BODY_CHILD_SA_ADD: return check_child_add(e->child_sa_add, err, errlen);
     case HASYNC__ENVELOPE__BODY_CHILD_SA_DEL:
         if (!e->child_sa_del->has_spi_in || e->child_sa_del->spi_in == 0 ||
             !spi_ok(e->child_sa_del->has_ike_spi_i, e->child_sa_del->ike_spi_i) ||
@@ -161,17 +196,13 @@ static enum hasync_drop check_body(const Hasync__Envelope *e, char *err, size_t 
             !e->msgid_update->has_send_next || !e->msgid_update->has_recv_next)
             return bad(HASYNC_DROP_INVALID, err, errlen, "msgid_update: SPIs or IDs missing");
         return HASYNC_OK;
-    case HASYNC__ENVELOPE__BODY_ESP_SEQ_UPDATE:
-        return check_esp(e->esp_seq_update, err, errlen);
+    case HASYNC__ENVELOPE__BODY_ESP_SEQ_UPDATE: return check_esp(e->esp_seq_update, err, errlen);
     case HASYNC__ENVELOPE__BODY_ACK:
-        if (!e->ack->has_to_node || !e->ack->has_to_pid || !e->ack->has_seq ||
-            e->ack->seq == 0)
+        if (!e->ack->has_to_node || !e->ack->has_to_pid || !e->ack->has_seq || e->ack->seq == 0)
             return bad(HASYNC_DROP_INVALID, err, errlen, "ack: target or seq missing");
         return HASYNC_OK;
-    case HASYNC__ENVELOPE__BODY_BULK_REQUEST:
-        return HASYNC_OK;
-    case HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK:
-        return check_chunk(e->snapshot_chunk, err, errlen);
+    case HASYNC__ENVELOPE__BODY_BULK_REQUEST: return HASYNC_OK;
+    case HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK: return check_chunk(e->snapshot_chunk, err, errlen);
     case HASYNC__ENVELOPE__BODY_SNAPSHOT_DONE:
         if (!e->snapshot_done->has_snapshot_id)
             return bad(HASYNC_DROP_INVALID, err, errlen, "snapshot_done: no snapshot_id");
@@ -180,9 +211,47 @@ static enum hasync_drop check_body(const Hasync__Envelope *e, char *err, size_t 
         if (!e->role->has_role || e->role->role > HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_SYNCING)
             return bad(HASYNC_DROP_INVALID, err, errlen, "role: missing or unknown");
         return HASYNC_OK;
-    default:
-        return bad(HASYNC_DROP_UNKNOWN_BODY, err, errlen, "no body this node knows");
+    default: return bad(HASYNC_DROP_UNKNOWN_BODY, err, errlen, "no body this node knows");
     }
+}
+
+/* Unknown fields are fine (a newer node's additions), but field number 0
+ * does not exist: protobuf-c keeps one written with a padded tag varint as
+ * "unknown", and would then pack it into something it cannot unpack. */
+static bool unknown_fields_ok(const ProtobufCMessage *m, unsigned depth)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+
+    if (depth > 8)
+        return false; /* our schema nests 4 deep */
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return false;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)m;
+
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base + f->offset);
+
+            for (size_t k = 0; k < n; k++)
+                if (!unknown_fields_ok(v[k], depth + 1))
+                    return false;
+        } else {
+            const ProtobufCMessage *sub = *(ProtobufCMessage *const *)(base + f->offset);
+
+            /* a oneof member that is not the chosen one shares the slot */
+            if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+                continue;
+            if (sub && !unknown_fields_ok(sub, depth + 1))
+                return false;
+        }
+    }
+    return true;
 }
 
 enum hasync_drop hasync_codec_validate(const Hasync__Envelope *e, char *err, size_t errlen)
@@ -197,6 +266,8 @@ enum hasync_drop hasync_codec_validate(const Hasync__Envelope *e, char *err, siz
     if (is_ack ? e->seq != 0 : (!e->has_seq || e->seq == 0))
         return bad(HASYNC_DROP_INVALID, err, errlen, "sequence number %llu not valid for %s",
                    (unsigned long long)e->seq, hasync_body_name(e->body_case));
+    if (!unknown_fields_ok(&e->base, 0))
+        return bad(HASYNC_DROP_MALFORMED, err, errlen, "field number 0");
     return check_body(e, err, errlen);
 }
 
@@ -209,7 +280,7 @@ Hasync__Envelope *hasync_codec_unpack(const uint8_t *buf, size_t len, uint32_t c
         *why = bad(HASYNC_DROP_TOO_BIG, err, errlen, "%zu octets > %u", len, HASYNC_MSG_MAX);
         return NULL;
     }
-    e = hasync__envelope__unpack(NULL, len, buf);
+    e = hasync__envelope__unpack(&wipe_allocator, len, buf);
     if (!e) {
         *why = bad(HASYNC_DROP_MALFORMED, err, errlen, "not an Envelope (%zu octets)", len);
         return NULL;
@@ -228,5 +299,5 @@ Hasync__Envelope *hasync_codec_unpack(const uint8_t *buf, size_t len, uint32_t c
 void hasync_codec_free(Hasync__Envelope *env)
 {
     if (env)
-        hasync__envelope__free_unpacked(env, NULL);
+        hasync__envelope__free_unpacked(env, &wipe_allocator);
 }

@@ -44,7 +44,7 @@ int hasync_codec_pack(const Hasync__Envelope *env, uint8_t **out, size_t *len);
 /* Unpacks and validates one received message. cpg_nodeid: the node CPG
  * says sent it (Envelope.sender must match). NULL on refusal, with *why and
  * a one-line reason in err (never holding key material). Free the result
- * with hasync_codec_free(). */
+ * with hasync_codec_free() only: it wipes every block (keys) before freeing. */
 Hasync__Envelope *hasync_codec_unpack(const uint8_t *buf, size_t len, uint32_t cpg_nodeid,
                                       enum hasync_drop *why, char *err, size_t errlen);
 void hasync_codec_free(Hasync__Envelope *env);

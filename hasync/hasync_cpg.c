@@ -12,7 +12,7 @@
 #include <event2/event.h>
 #include <ike/ctx.h>
 
-#define RETRY_SEND_MS 2
+#define RETRY_SEND_MS     2
 #define QUEUE_MAX_DEFAULT 65536
 
 struct txmsg {
@@ -33,6 +33,7 @@ struct hasync_cpg {
     struct cpg_name group;
     cpg_handle_t handle;
     bool connected;
+    bool in_dispatch; /* inside cpg_dispatch: callbacks may send, flush waits */
     struct hasync_member self;
     struct event *ev_fd, *ev_retry, *ev_reconnect;
     unsigned backoff_ms;
@@ -96,6 +97,7 @@ static void dequeue(struct hasync_cpg *hc)
     if (!hc->q_head)
         hc->q_tail = NULL;
     hc->st.queue_len--;
+    explicit_bzero(m->data, m->len);
     free(m);
 }
 
@@ -103,6 +105,10 @@ static void connection_lost(struct hasync_cpg *hc, const char *where, cs_error_t
 
 static void flush(struct hasync_cpg *hc)
 {
+    /* Never multicast (or finalize on an error) from inside cpg_dispatch:
+     * on_readable flushes once it has returned. */
+    if (hc->in_dispatch)
+        return;
     while (hc->connected && hc->q_head) {
         struct iovec iov = {.iov_base = hc->q_head->data, .iov_len = hc->q_head->len};
         cs_error_t rc = cpg_mcast_joined(hc->handle, CPG_TYPE_AGREED, &iov, 1);
@@ -148,6 +154,7 @@ static int send_envelope(struct hasync_cpg *hc, Hasync__Envelope *env)
     if (hasync_codec_pack(env, &buf, &len) != 0)
         return -1;
     rc = enqueue(hc, buf, len);
+    explicit_bzero(buf, len); /* SA keys */
     free(buf);
     return rc;
 }
@@ -199,8 +206,8 @@ static void forget_owed(struct hasync_cpg *hc, struct hasync_member who)
             memset(&hc->owed[i], 0, sizeof(hc->owed[i]));
 }
 
-int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on_acked,
-                void *arg, uint64_t *seq_out)
+int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on_acked, void *arg,
+                uint64_t *seq_out)
 {
     struct hasync_member peers[HASYNC_MAX_PEERS];
     size_t n_peers = 0;
@@ -209,15 +216,16 @@ int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on
 
     if (env->body_case == HASYNC__ENVELOPE__BODY_ACK) /* acks are ours to make */
         return -1;
-    if (hc->st.queue_len >= hc->cfg.queue_max)
+    /* Bounded both ways: a peer that stays in the group but stops acking
+     * must not make us grow without limit. */
+    if (hc->st.queue_len >= hc->cfg.queue_max || hasync_acks_count(&hc->acks) >= hc->cfg.queue_max)
         return -1;
     env->seq = seq;
     env->sender = hc->self.node ? hc->self.node : 1; /* validated below, set again on send */
     env->has_sender = env->has_version = env->has_seq = true;
     env->version = HASYNC_PROTO_VERSION;
     if (hasync_codec_validate(env, err, sizeof(err)) != HASYNC_OK) {
-        hlog(hc, IKE_LOG_ERR, "HA refusing to send %s: %s", hasync_body_name(env->body_case),
-             err);
+        hlog(hc, IKE_LOG_ERR, "HA refusing to send %s: %s", hasync_body_name(env->body_case), err);
         return -1;
     }
     if (hc->connected)
@@ -265,15 +273,14 @@ static void deliver_sequenced(struct hasync_cpg *hc, struct hasync_member from,
     if (v == HASYNC_SEQ_STALE || v == HASYNC_SEQ_FULL) {
         hc->st.drops[HASYNC_DROP_ORDER]++;
         hlog(hc, IKE_LOG_WARN, "HA drop %s from node %u pid %u: seq %llu, expected %llu%s",
-             hasync_body_name(env->body_case), from.node, from.pid,
-             (unsigned long long)env->seq, (unsigned long long)expected,
-             v == HASYNC_SEQ_FULL ? " (too many senders)" : "");
+             hasync_body_name(env->body_case), from.node, from.pid, (unsigned long long)env->seq,
+             (unsigned long long)expected, v == HASYNC_SEQ_FULL ? " (too many senders)" : "");
         return;
     }
     if (v == HASYNC_SEQ_GAP) {
         hc->st.gaps++;
-        hlog(hc, IKE_LOG_WARN, "HA gap from node %u pid %u: seq %llu, expected %llu",
-             from.node, from.pid, (unsigned long long)env->seq, (unsigned long long)expected);
+        hlog(hc, IKE_LOG_WARN, "HA gap from node %u pid %u: seq %llu, expected %llu", from.node,
+             from.pid, (unsigned long long)env->seq, (unsigned long long)expected);
     }
     hc->st.received++;
     if (hc->cfg.ops->deliver)
@@ -281,8 +288,8 @@ static void deliver_sequenced(struct hasync_cpg *hc, struct hasync_member from,
     owe_ack(hc, from, env->seq);
 }
 
-static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
-                       uint32_t pid, void *msg, size_t len)
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+                       void *msg, size_t len)
 {
     struct hasync_cpg *hc = from_handle(h);
     struct hasync_member from = {.node = nodeid, .pid = pid};
@@ -355,7 +362,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    hc->in_dispatch = true;
     rc = cpg_dispatch(hc->handle, CS_DISPATCH_ALL);
+    hc->in_dispatch = false;
     if (rc == CS_ERR_LIBRARY || rc == CS_ERR_BAD_HANDLE) {
         connection_lost(hc, "cpg_dispatch", rc);
         return;
@@ -397,8 +406,8 @@ static int try_connect(struct hasync_cpg *hc)
     if ((rc = cpg_local_get(hc->handle, &nodeid)) != CS_OK ||
         (rc = cpg_fd_get(hc->handle, &fd)) != CS_OK ||
         (rc = cpg_join(hc->handle, &hc->group)) != CS_OK) {
-        hlog(hc, IKE_LOG_WARN, "HA cpg join %s: error %d, retrying in %u ms", hc->cfg.group,
-             rc, hc->backoff_ms);
+        hlog(hc, IKE_LOG_WARN, "HA cpg join %s: error %d, retrying in %u ms", hc->cfg.group, rc,
+             hc->backoff_ms);
         cpg_finalize(hc->handle);
         return -1;
     }

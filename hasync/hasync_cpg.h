@@ -35,12 +35,12 @@ struct hasync_cpg_stats {
     uint64_t sent, received;           /* sequenced messages */
     uint64_t acks_sent, acks_received; /* Ack bodies */
     uint64_t drops[HASYNC_DROP__COUNT];
-    uint64_t gaps;         /* accepted after a gap in a sender's sequence */
-    uint64_t try_again;    /* CS_ERR_TRY_AGAIN from cpg_mcast_joined */
-    uint64_t send_errors;  /* other send failures (message dropped) */
-    uint64_t disconnects;  /* CS_ERR_LIBRARY seen */
-    uint64_t joins;        /* successful (re)joins */
-    uint64_t unconnected;  /* sent while not in the group: nobody to receive them */
+    uint64_t gaps;        /* accepted after a gap in a sender's sequence */
+    uint64_t try_again;   /* CS_ERR_TRY_AGAIN from cpg_mcast_joined */
+    uint64_t send_errors; /* other send failures (message dropped) */
+    uint64_t disconnects; /* CS_ERR_LIBRARY seen */
+    uint64_t joins;       /* successful (re)joins */
+    uint64_t unconnected; /* sent while not in the group: nobody to receive them */
     size_t queue_len, queue_peak;
 };
 
@@ -60,9 +60,10 @@ struct hasync_cpg_ops {
 };
 
 struct hasync_cpg_cfg {
-    const char *group;   /* CPG group name (< 128 octets) */
-    uint32_t vcluster;   /* Envelope.vcluster of what we send */
-    size_t queue_max;    /* hasync_send refuses beyond this; 0 = 65536 */
+    const char *group;                       /* CPG group name (< 128 octets) */
+    uint32_t vcluster;                       /* Envelope.vcluster of what we send */
+    size_t queue_max;                        /* hasync_send refuses beyond this many queued or
+                                              * unacknowledged messages; 0 = 65536 */
     unsigned backoff_min_ms, backoff_max_ms; /* reconnect; 0 = 100 / 5000 */
     const struct hasync_cpg_ops *ops;
     void *arg;
@@ -72,6 +73,7 @@ struct hasync_cpg_cfg {
  * (first callback after this returns) and, when corosync is not there, keeps
  * retrying with backoff. */
 struct hasync_cpg *hasync_cpg_new(struct event_base *base, const struct hasync_cpg_cfg *cfg);
+/* Not from inside one of its own callbacks. */
 void hasync_cpg_free(struct hasync_cpg *hc);
 
 /* Sends env's body (set by the caller; version, sender, vcluster and seq are
@@ -79,8 +81,8 @@ void hasync_cpg_free(struct hasync_cpg *hc);
  * sequence number as described above, possibly before hasync_send returns.
  * 0, or -1 (queue full, body invalid, or too big): then on_acked is never
  * called. */
-int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on_acked,
-                void *arg, uint64_t *seq_out);
+int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on_acked, void *arg,
+                uint64_t *seq_out);
 
 bool hasync_cpg_connected(const struct hasync_cpg *hc);
 uint32_t hasync_cpg_local_node(const struct hasync_cpg *hc);

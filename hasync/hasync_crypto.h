@@ -19,10 +19,10 @@ struct hasync_ring_crypto {
 };
 
 enum hasync_crypto_verdict {
-    HASYNC_CRYPTO_OK,        /* knet with a cipher and a hash */
+    HASYNC_CRYPTO_OK,                /* knet with a cipher and a hash */
     HASYNC_CRYPTO_PLAINTEXT_ALLOWED, /* not encrypted, but allowed: warn */
-    HASYNC_CRYPTO_REFUSED,   /* not encrypted: do not start HA */
-    HASYNC_CRYPTO_UNKNOWN,   /* cmap not reachable (corosync not running) */
+    HASYNC_CRYPTO_REFUSED,           /* not encrypted: do not start HA */
+    HASYNC_CRYPTO_UNKNOWN,           /* cmap not reachable (corosync not running) */
 };
 
 /* Reads the ring's settings from the local corosync; -1 (reason in err) if

@@ -47,8 +47,11 @@ static void id_to_msg(const struct ike_id_export *id, Hasync__Identity *m)
     m->data = bin(id->data, id->len);
 }
 
-#define KEY(field) do { out->m.has_##field = true; \
-        out->m.field = bin(ex->field.data, ex->field.len); } while (0)
+#define KEY(field)                                                                                 \
+    do {                                                                                           \
+        out->m.has_##field = true;                                                                 \
+        out->m.field = bin(ex->field.data, ex->field.len);                                         \
+    } while (0)
 
 void hasync_ike_to_msg(const struct ike_sa_export *ex, struct hasync_ike_msg *out)
 {
@@ -83,7 +86,13 @@ void hasync_ike_to_msg(const struct ike_sa_export *ex, struct hasync_ike_msg *ou
     m->integ_id = ex->integ_id;
     m->prf_id = ex->prf_id;
     m->dh_group = ex->dh_group;
-    KEY(sk_d); KEY(sk_ai); KEY(sk_ar); KEY(sk_ei); KEY(sk_er); KEY(sk_pi); KEY(sk_pr);
+    KEY(sk_d);
+    KEY(sk_ai);
+    KEY(sk_ar);
+    KEY(sk_ei);
+    KEY(sk_er);
+    KEY(sk_pi);
+    KEY(sk_pr);
     id_to_msg(&ex->local_id, &out->local_id);
     id_to_msg(&ex->remote_id, &out->remote_id);
     m->local_id = &out->local_id;
@@ -140,7 +149,10 @@ void hasync_child_to_msg(const struct ike_child_export *ex, struct hasync_child_
     m->encr_key_bits = ex->encr_key_bits;
     m->integ_id = ex->integ_id;
     m->esn = ex->esn;
-    KEY(encr_in); KEY(integ_in); KEY(encr_out); KEY(integ_out);
+    KEY(encr_in);
+    KEY(integ_in);
+    KEY(encr_out);
+    KEY(integ_out);
     for (size_t i = 0; i < nl; i++) {
         ts_to_msg(&ex->ts_local[i], &out->ts[i]);
         out->ts_local[i] = &out->ts[i];
@@ -185,12 +197,13 @@ static int get_key(protobuf_c_boolean has, ProtobufCBinaryData b, struct ike_key
     if (b.len > IKE_EXPORT_KEY_MAX)
         return fail(err, errlen, "%s too long (%zu > %d)", what, b.len, IKE_EXPORT_KEY_MAX);
     k->len = (uint16_t)b.len;
-    memcpy(k->data, b.data, b.len);
+    if (b.len) /* an empty bytes field has data NULL */
+        memcpy(k->data, b.data, b.len);
     return 0;
 }
 
-static int get_u16(protobuf_c_boolean has, uint32_t v, uint16_t *dst, const char *what,
-                   char *err, size_t errlen)
+static int get_u16(protobuf_c_boolean has, uint32_t v, uint16_t *dst, const char *what, char *err,
+                   size_t errlen)
 {
     if (has && v > U16_MAX)
         return fail(err, errlen, "%s out of range (%u)", what, v);
@@ -227,16 +240,15 @@ static int get_addr(const Hasync__Addr *m, struct ike_addr *a, const char *what,
     return 0;
 }
 
-static int get_id(const Hasync__Identity *m, struct ike_id_export *id, const char *what,
-                  char *err, size_t errlen)
+static int get_id(const Hasync__Identity *m, struct ike_id_export *id, const char *what, char *err,
+                  size_t errlen)
 {
     if (!m)
         return 0; /* none */
     if (m->has_type && m->type > 255)
         return fail(err, errlen, "%s type out of range (%u)", what, m->type);
     if (m->has_data && m->data.len > IKE_EXPORT_ID_MAX)
-        return fail(err, errlen, "%s too long (%zu > %d)", what, m->data.len,
-                    IKE_EXPORT_ID_MAX);
+        return fail(err, errlen, "%s too long (%zu > %d)", what, m->data.len, IKE_EXPORT_ID_MAX);
     id->type = m->has_type ? (uint8_t)m->type : 0;
     id->len = m->has_data ? (uint16_t)m->data.len : 0;
     if (id->len)
@@ -244,8 +256,7 @@ static int get_id(const Hasync__Identity *m, struct ike_id_export *id, const cha
     return 0;
 }
 
-static int get_version(protobuf_c_boolean has, uint32_t v, uint32_t *dst, char *err,
-                       size_t errlen)
+static int get_version(protobuf_c_boolean has, uint32_t v, uint32_t *dst, char *err, size_t errlen)
 {
     if (!has || v != IKE_EXPORT_VERSION)
         return fail(err, errlen, "export version %u not supported (want %d)", has ? v : 0,
@@ -254,8 +265,12 @@ static int get_version(protobuf_c_boolean has, uint32_t v, uint32_t *dst, char *
     return 0;
 }
 
-#define CHK(expr) do { if ((expr) != 0) return -1; } while (0)
-#define U16(f) CHK(get_u16(m->has_##f, m->f, &ex->f, #f, err, errlen))
+#define CHK(expr)                                                                                  \
+    do {                                                                                           \
+        if ((expr) != 0)                                                                           \
+            return -1;                                                                             \
+    } while (0)
+#define U16(f)   CHK(get_u16(m->has_##f, m->f, &ex->f, #f, err, errlen))
 #define KEYIN(f) CHK(get_key(m->has_##f, m->f, &ex->f, #f, err, errlen))
 
 int hasync_ike_from_msg(const Hasync__IkeSaAdd *m, struct ike_sa_export *ex, char *err,
@@ -275,8 +290,17 @@ int hasync_ike_from_msg(const Hasync__IkeSaAdd *m, struct ike_sa_export *ex, cha
     ex->peer_msgid_sync = m->peer_msgid_sync;
     ex->peer_initial_contact = m->peer_initial_contact;
     ex->peer_replay_sync = m->peer_replay_sync;
-    U16(encr_id); U16(encr_key_bits); U16(integ_id); U16(prf_id); U16(dh_group);
-    KEYIN(sk_d); KEYIN(sk_ai); KEYIN(sk_ar); KEYIN(sk_ei); KEYIN(sk_er); KEYIN(sk_pi);
+    U16(encr_id);
+    U16(encr_key_bits);
+    U16(integ_id);
+    U16(prf_id);
+    U16(dh_group);
+    KEYIN(sk_d);
+    KEYIN(sk_ai);
+    KEYIN(sk_ar);
+    KEYIN(sk_ei);
+    KEYIN(sk_er);
+    KEYIN(sk_pi);
     KEYIN(sk_pr);
     CHK(get_id(m->local_id, &ex->local_id, "local_id", err, errlen));
     CHK(get_id(m->remote_id, &ex->remote_id, "remote_id", err, errlen));
@@ -287,10 +311,10 @@ int hasync_ike_from_msg(const Hasync__IkeSaAdd *m, struct ike_sa_export *ex, cha
     ex->soft_left_ms = m->soft_left_ms;
     ex->hard_left_ms = m->hard_left_ms;
     if (m->has_replaces_spi_i || m->has_replaces_spi_r) {
-        CHK(get_fixed(m->has_replaces_spi_i, m->replaces_spi_i, ex->replaces_spi_i,
-                      IKE_SPI_LEN, "replaces_spi_i", err, errlen));
-        CHK(get_fixed(m->has_replaces_spi_r, m->replaces_spi_r, ex->replaces_spi_r,
-                      IKE_SPI_LEN, "replaces_spi_r", err, errlen));
+        CHK(get_fixed(m->has_replaces_spi_i, m->replaces_spi_i, ex->replaces_spi_i, IKE_SPI_LEN,
+                      "replaces_spi_i", err, errlen));
+        CHK(get_fixed(m->has_replaces_spi_r, m->replaces_spi_r, ex->replaces_spi_r, IKE_SPI_LEN,
+                      "replaces_spi_r", err, errlen));
     }
     return 0;
 }
@@ -318,9 +342,8 @@ static int get_ts(const Hasync__TrafficSelector *m, struct ike_ts_export *ts, ch
     return 0;
 }
 
-static int get_ts_list(size_t n, Hasync__TrafficSelector *const *list,
-                       struct ike_ts_export *out, size_t *n_out, const char *what, char *err,
-                       size_t errlen)
+static int get_ts_list(size_t n, Hasync__TrafficSelector *const *list, struct ike_ts_export *out,
+                       size_t *n_out, const char *what, char *err, size_t errlen)
 {
     if (n == 0 || n > IKE_EXPORT_TS_MAX)
         return fail(err, errlen, "%s: %zu selectors (want 1..%d)", what, n, IKE_EXPORT_TS_MAX);
@@ -335,10 +358,10 @@ int hasync_child_from_msg(const Hasync__ChildSaAdd *m, struct ike_child_export *
 {
     memset(ex, 0, sizeof(*ex));
     CHK(get_version(m->has_export_version, m->export_version, &ex->version, err, errlen));
-    CHK(get_fixed(m->has_ike_spi_i, m->ike_spi_i, ex->ike_spi_i, IKE_SPI_LEN, "ike_spi_i",
-                  err, errlen));
-    CHK(get_fixed(m->has_ike_spi_r, m->ike_spi_r, ex->ike_spi_r, IKE_SPI_LEN, "ike_spi_r",
-                  err, errlen));
+    CHK(get_fixed(m->has_ike_spi_i, m->ike_spi_i, ex->ike_spi_i, IKE_SPI_LEN, "ike_spi_i", err,
+                  errlen));
+    CHK(get_fixed(m->has_ike_spi_r, m->ike_spi_r, ex->ike_spi_r, IKE_SPI_LEN, "ike_spi_r", err,
+                  errlen));
     CHK(get_name(m->cfg_name, ex->cfg_name, sizeof(ex->cfg_name), "cfg_name", err, errlen));
     if (!m->has_protocol || m->protocol != IKE_PROTO_ESP)
         return fail(err, errlen, "protocol missing or not ESP");
@@ -348,13 +371,19 @@ int hasync_child_from_msg(const Hasync__ChildSaAdd *m, struct ike_child_export *
         return fail(err, errlen, "ESP SPIs missing or zero");
     ex->spi_in = m->spi_in;
     ex->spi_out = m->spi_out;
-    U16(encr_id); U16(encr_key_bits); U16(integ_id); U16(pfs_group);
+    U16(encr_id);
+    U16(encr_key_bits);
+    U16(integ_id);
+    U16(pfs_group);
     ex->esn = m->esn;
-    KEYIN(encr_in); KEYIN(integ_in); KEYIN(encr_out); KEYIN(integ_out);
-    CHK(get_ts_list(m->n_ts_local, m->ts_local, ex->ts_local, &ex->n_ts_local, "ts_local",
-                    err, errlen));
-    CHK(get_ts_list(m->n_ts_remote, m->ts_remote, ex->ts_remote, &ex->n_ts_remote,
-                    "ts_remote", err, errlen));
+    KEYIN(encr_in);
+    KEYIN(integ_in);
+    KEYIN(encr_out);
+    KEYIN(integ_out);
+    CHK(get_ts_list(m->n_ts_local, m->ts_local, ex->ts_local, &ex->n_ts_local, "ts_local", err,
+                    errlen));
+    CHK(get_ts_list(m->n_ts_remote, m->ts_remote, ex->ts_remote, &ex->n_ts_remote, "ts_remote", err,
+                    errlen));
     ex->soft_ms = m->soft_ms;
     ex->hard_ms = m->hard_ms;
     ex->age_ms = m->age_ms;

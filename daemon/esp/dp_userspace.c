@@ -149,7 +149,7 @@ static void on_ctr_timer(evutil_socket_t fd, short what, void *arg)
     struct dp *dp = arg;
     struct dp_child *c, *next;
     for (c = TAILQ_FIRST(&dp->children); c; c = next) {
-        next = TAILQ_NEXT(c, all_link); /* the observer may not delete, but be safe */
+        next = TAILQ_NEXT(c, all_link); /* the observer must not delete CHILD SAs */
         struct us_child *u = uc_of(c);
         if (u && u->dirty && dp->counter_event) {
             u->dirty = false;
@@ -255,8 +255,8 @@ static void output(struct dp *dp, struct us_tun *t, uint8_t *buf, size_t len)
 {
     struct us_priv *p = dp->priv;
     struct esp_ip_info ip;
-    /* the inner packet sits at the largest header offset; move it if this
-     * SA's header is shorter */
+    /* the inner packet was read behind room for the longest header; this
+     * SA's header is written right in front of it (no copy) */
     uint8_t *inner = buf + ESP_HDR_LEN + ESP_IV_MAX;
     if (esp_ip_parse(inner, len, &ip) < 0) {
         t->no_sa++;

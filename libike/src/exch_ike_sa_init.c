@@ -254,8 +254,7 @@ enum ike_status ike_exch_ike_sa_init_reply(struct ike_sa *sa, const struct ike_m
         return st;
     }
     ike_sa_request_done(sa);
-    ike_nat_detect(sa->cfg->natt, resp, &sa->local, &sa->remote, &sa->nat_local,
-                   &sa->nat_remote);
+    ike_nat_detect(sa->cfg->natt, resp, &sa->local, &sa->remote, &sa->nat_local, &sa->nat_remote);
     sa->fragmentation =
         sa->cfg->fragmentation && ike_msg_find_notify(resp, IKE_N_IKEV2_FRAGMENTATION_SUPPORTED);
     if (copy_bytes(&sa->init->resp, &sa->init->resp_len, data, len) != IKE_OK) {

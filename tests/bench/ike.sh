@@ -9,18 +9,21 @@
 # responder (haiked with the `record` data plane, or charon with
 # kernel-libipsec: userspace ESP, so its CHILD SAs really get installed)
 # lives on 203.0.113.1 pinned to core 1 (taskset); the load generator on
-# 203.0.113.2 (IKE_BENCH_SOURCES source addresses x 64 source ports each)
-# pinned to core 0. Both responders run with DoS protection / COOKIEs /
-# half-open limits out of the way and logging at errors only.
+# 203.0.113.10.. (IKE_BENCH_SOURCES source addresses x 64 source ports
+# each) pinned to core 0. Both responders run with DoS protection /
+# COOKIEs / half-open limits out of the way and logging at errors only.
 #
-# Per responder: a warm-up, then IKE_BENCH_COUNT tunnels with
-# IKE_BENCH_CONC in flight (establish phase), then all of them deleted.
-# The responder's CPU (utime+stime of /proc/PID/stat, all threads) and
-# RSS are sampled by the load generator at each phase boundary. Prints
-# IKE_SA/s and responder CPU ms per SA for both, and the ratio
-# haiked/charon (target <= 1/3). Then a fresh haiked gets
-# IKE_BENCH_TUNNELS tunnels kept up: RSS growth / tunnels is the memory
-# per IKE SA + CHILD SA, and `hactl tunnel summary` must agree.
+# Per responder: a warm-up; the bulk run: IKE_BENCH_COUNT tunnels with
+# IKE_BENCH_CONC in flight (establish phase), then all of them deleted;
+# the churn run: each tunnel deleted as soon as it is up (the responder
+# never holds more than IKE_BENCH_CONC SAs). The responder's CPU
+# (utime+stime of /proc/PID/stat, all threads) and RSS are sampled by the
+# load generator at each phase boundary. Prints IKE_SA/s and responder
+# CPU ms per SA for both, and the ratios haiked/charon (target <= 1/3).
+# A run where not every tunnel got its CHILD SA is marked INVALID. Then a
+# fresh haiked gets IKE_BENCH_TUNNELS tunnels kept up: RSS growth /
+# tunnels is the memory per IKE SA + CHILD SA, checked against `hactl
+# status`, `hactl gateway list` and `hactl tunnel summary`.
 #
 # Environment (defaults): IKE_BENCH_COUNT (3000), IKE_BENCH_CONC (100),
 # IKE_BENCH_PROPOSAL (aes128-sha256-ecp256), IKE_BENCH_ESP (aes128-sha256),
@@ -146,10 +149,11 @@ EOF
         >"$work/haiked/secrets.conf")
 }
 
+# start_haiked LOG: a fresh haiked (its stderr, sanitizer reports included, in LOG).
 start_haiked() {
+    local log=$1
     haiked_conf
-    start_responder "$work/haiked/haiked.log" "$haiked" --foreground \
-        --config "$work/haiked/haiked.conf"
+    start_responder "$log" "$haiked" --foreground --config "$work/haiked/haiked.conf"
     for _ in $(seq 100); do
         [ -S "$work/haiked/ctl.sock" ] && "$hactl" --socket "$work/haiked/ctl.sock" status \
             >/dev/null 2>&1 && return 0
@@ -157,7 +161,7 @@ start_haiked() {
         sleep 0.1
     done
     echo "ike.sh: haiked did not start:" >&2
-    tail -n 20 "$work/haiked/haiked.log" >&2
+    tail -n 20 "$log" >&2
     exit 1
 }
 
@@ -228,6 +232,18 @@ start_charon() {
         --uri "unix://$d/vici.sock" >"$d/load.log" 2>&1 || { cat "$d/load.log" >&2; exit 1; }
 }
 
+# stop_checked LOG: stops the responder, then reports sanitizer findings
+# (an ASan/UBSan build dir) or errors it logged.
+stop_checked() {
+    stop_pid "$rpid"
+    if grep -qE 'Sanitizer|runtime error' "$1"; then
+        echo "  ** sanitizer report in $1:" && grep -m 5 -E 'Sanitizer|runtime error' "$1"
+    fi
+    local n
+    n=$(grep -c . "$1" || true)
+    [ "$n" -eq 0 ] || echo "  ($n log lines at level error in $1, first: $(head -n 1 "$1"))"
+}
+
 # run_loadgen OUT COUNT [ARGS...]: the load generator on core 0 against
 # the responder $rpid; its JSON lands in OUT.
 run_loadgen() {
@@ -293,14 +309,14 @@ echo "proposal $proposal / esp $esp, $count tunnels, $conc in flight," \
     "$sources source addresses x 64 ports, nice $nicelvl"
 
 if [ "$only" != charon ]; then
-    start_haiked
+    start_haiked "$work/haiked/haiked.log"
     measure haiked
-    stop_pid "$rpid"
+    stop_checked "$work/haiked/haiked.log"
 fi
 if [ "$only" != haiked ]; then
     start_charon
     measure charon
-    stop_pid "$rpid"
+    stop_checked "$work/charon/stdout.log"
 fi
 if [ -z "$only" ]; then
     "$py" - "$work" <<'EOF'
@@ -321,7 +337,7 @@ fi
 
 # ---- haiked memory at IKE_BENCH_TUNNELS tunnels -------------------------------
 if [ "$tunnels" -gt 0 ] && [ "$only" != charon ]; then
-    start_haiked
+    start_haiked "$work/haiked/haiked-10k.log"
     run_loadgen "$work/rss.json" "$tunnels" --keep
     ctl() { "$hactl" --socket "$work/haiked/ctl.sock" --json "$@" 2>&1 || true; }
     ctl tunnel summary >"$work/summary.json"
@@ -364,5 +380,5 @@ if s is not None:
           + ("" if len(tun) == up else
              " (a dial-up gateway is one line, not one per peer instance)"))
 EOF
-    stop_pid "$rpid"
+    stop_checked "$work/haiked/haiked-10k.log"
 fi

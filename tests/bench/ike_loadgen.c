@@ -6,8 +6,8 @@
  * phase "delete" (unless --keep): every established IKE SA is deleted, with
  * the same concurrency. With --churn there is one phase, "churn": each
  * tunnel is deleted as soon as it is up, so the responder never holds more
- * than `concurrency` SAs (its per-SA cost without the table size in it). Per phase: wall time, rate, retransmissions, and
- * with --peer-pid the responder's CPU time (utime+stime from /proc) and
+ * than `concurrency` SAs (its per-SA cost without the table size in it). Per phase: wall time,
+ * rate, retransmissions, and with --peer-pid the responder's CPU time (utime+stime from /proc) and
  * RSS, so CPU per SA is measured on the peer, not guessed.
  *
  * Sockets: `ports` UDP sockets per source address; tunnel i uses socket
@@ -18,13 +18,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,8 +62,8 @@ struct lg_sa {
     struct lg_sock *sock;
     uint64_t spi; /* initiator SPI as a number, the hash key */
     bool hashed, established, child_up, deleting;
-    struct lg_sa *hnext;           /* hash chain */
-    struct lg_sa *next, *prev;     /* live list */
+    struct lg_sa *hnext;       /* hash chain */
+    struct lg_sa *next, *prev; /* live list */
     struct lg_timer t[IKE_TIMER_COUNT];
     struct ike_sa_cfg cfg;
     struct ike_cfg_child child;
@@ -557,8 +557,8 @@ static double tv_s(const struct timeval *tv)
 static void report_phase(const struct lg *lg, const struct lg_phase *p, uint64_t n, bool json)
 {
     double wall = p->t1 - p->t0;
-    double self = tv_s(&p->self1.ru_utime) + tv_s(&p->self1.ru_stime) -
-                  tv_s(&p->self0.ru_utime) - tv_s(&p->self0.ru_stime);
+    double self = tv_s(&p->self1.ru_utime) + tv_s(&p->self1.ru_stime) - tv_s(&p->self0.ru_utime) -
+                  tv_s(&p->self0.ru_stime);
     double peer_ms = lg_proc_cpu_ms(&p->peer0, &p->peer1);
     double rate = wall > 0 ? (double)n / wall : 0;
     const char *k = p->name;
@@ -578,8 +578,7 @@ static void report_phase(const struct lg *lg, const struct lg_phase *p, uint64_t
     if (lg->o.peer_pid)
         printf("%s_peer_cpu_ms=%.1f\n%s_peer_cpu_ms_per_sa=%.4f\n%s_peer_rss_kb_before=%ld\n"
                "%s_peer_rss_kb_after=%ld\n",
-               k, peer_ms, k, n ? peer_ms / (double)n : 0, k, p->peer0.rss_kb, k,
-               p->peer1.rss_kb);
+               k, peer_ms, k, n ? peer_ms / (double)n : 0, k, p->peer0.rss_kb, k, p->peer1.rss_kb);
 }
 
 /* Retransmissions of the tunnels still up (--keep): the freed ones were

@@ -159,8 +159,8 @@ static int read_psk(const char *path, struct lg_opts *o)
     return 0;
 }
 
-static int parse_proposals(const char *text, enum cfg_prop_kind kind,
-                           struct ike_cfg_proposal *out, size_t *n)
+static int parse_proposals(const char *text, enum cfg_prop_kind kind, struct ike_cfg_proposal *out,
+                           size_t *n)
 {
     char err[256];
     /* The text is echoed into the JSON report unescaped. */
@@ -191,9 +191,26 @@ static void defaults(struct lg_opts *o)
     snprintf(o->esp_proposal_text, sizeof(o->esp_proposal_text), "aes128-sha256");
 }
 
-enum { OPT_REMOTE = 256, OPT_LOCAL, OPT_COUNT, OPT_CONC, OPT_PORTS, OPT_PROP, OPT_ESP, OPT_PSKF,
-       OPT_LID, OPT_RID, OPT_RTS, OPT_INNER, OPT_RETR, OPT_TIMEOUT, OPT_PID, OPT_KEEP, OPT_CHURN,
-       OPT_JSON };
+enum {
+    OPT_REMOTE = 256,
+    OPT_LOCAL,
+    OPT_COUNT,
+    OPT_CONC,
+    OPT_PORTS,
+    OPT_PROP,
+    OPT_ESP,
+    OPT_PSKF,
+    OPT_LID,
+    OPT_RID,
+    OPT_RTS,
+    OPT_INNER,
+    OPT_RETR,
+    OPT_TIMEOUT,
+    OPT_PID,
+    OPT_KEEP,
+    OPT_CHURN,
+    OPT_JSON
+};
 
 static const struct option longopts[] = {
     {"remote", required_argument, NULL, OPT_REMOTE},

@@ -20,7 +20,8 @@ static bool read_ticks(int pid, unsigned long long *ticks)
     unsigned long long ut, st;
     /* after ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt
      * majflt cmajflt utime(14) stime(15) */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    if (!p ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return false;
     *ticks = ut + st;
     return true;

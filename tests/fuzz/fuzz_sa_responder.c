@@ -29,7 +29,7 @@
  *   API s a x   a public call on an SA of side s: CHILD create/rekey/
  *               delete/limit, IKE rekey/delete, DPD, INVALID_SPI report,
  *               message ID sync, activity, export+import (takeover),
- *               drop, a new initiation
+ *               drop, a new initiation (with NAT-T modes for both sides)
  *
  * Invariants (abort()): states are valid enum values; per-SA stats never
  * decrease; an ESTABLISHED SA has both SPIs; no event for an SA after its
@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FZ_REQUIRE(cond, what)                                                                     \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_sa_responder: invariant broken: %s\n", what);                  \
+            fprintf(stderr, "fuzz_sa_responder: invariant broken: %s\n", what);                    \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
@@ -185,11 +185,12 @@ struct side {
     int idx;
     struct ike_ctx ctx;
     struct ike_sa_cfg cfg;
+    struct ike_sa_cfg natt_cfg[3]; /* cfg with each ike_natt_mode */
     struct ike_cfg_child child[2];
     struct slot slots[W_SAS];
     uint32_t installed[W_INSTALLED];
     size_t n_installed;
-    struct ike_sa *ic_from; /* INITIAL_CONTACT received on this SA */
+    struct ike_sa *ic_from;        /* INITIAL_CONTACT received on this SA */
     struct ike_sa *orphans[W_SAS]; /* handed over when the table was full */
     size_t n_orphans;
 };
@@ -207,6 +208,7 @@ struct world {
     size_t n_deleted;
     uint64_t now;
     unsigned opts;
+    unsigned resp_natt; /* ike_natt_mode of side 1's new SAs */
 };
 
 static struct world W;
@@ -497,6 +499,10 @@ static void side_init(int idx)
     }
     if (W.opts & OPT_LIFETIME)
         c->lifetime = (struct ike_cfg_lifetime){.soft_s = 60, .hard_s = 100, .jitter_s = 5};
+    for (int m = 0; m < 3; m++) {
+        s->natt_cfg[m] = *c;
+        s->natt_cfg[m].natt = (enum ike_natt_mode)m;
+    }
 }
 
 /* ---- SA tables, checks after every call ----------------------------------- */
@@ -621,10 +627,11 @@ static void deliver_bytes(int to, const uint8_t *data, size_t len, const struct 
     } else if (to == 1) {
         struct ike_hdr h;
         struct slot *sl = free_slot(s);
-        if (ike_hdr_decode(data, len, &h, &diag) == IKE_OK &&
-            h.exchange == IKE_EXCH_IKE_SA_INIT && sl) {
+        if (ike_hdr_decode(data, len, &h, &diag) == IKE_OK && h.exchange == IKE_EXCH_IKE_SA_INIT &&
+            sl) {
             struct ike_sa *n = NULL;
-            if (ike_sa_respond(&s->ctx, &s->cfg, data, len, local, remote, &n, &diag) == IKE_OK)
+            if (ike_sa_respond(&s->ctx, &s->natt_cfg[W.resp_natt], data, len, local, remote, &n,
+                               &diag) == IKE_OK)
                 FZ_REQUIRE(n == NULL || ike_sa_state(n) == IKE_SA_STATE_INIT_DONE,
                            "ike_sa_respond kept an SA that is not INIT_DONE");
             else
@@ -763,7 +770,11 @@ static void api(struct input *in)
     if (call == API_INITIATE) {
         struct slot *sl = free_slot(s);
         struct ike_sa *n = NULL;
-        if (side == 0 && sl && ike_sa_initiate(&s->ctx, &s->cfg, &n, &diag) == IKE_OK)
+        /* x picks the NAT-T modes of this initiation and of the
+         * responder's next SAs (0: both IKE_NATT_ENABLE, the default) */
+        if (side == 0)
+            W.resp_natt = (x / 3) % 3;
+        if (side == 0 && sl && ike_sa_initiate(&s->ctx, &s->natt_cfg[x % 3], &n, &diag) == IKE_OK)
             *sl = (struct slot){.sa = n};
         settle();
         return;
@@ -772,27 +783,15 @@ static void api(struct input *in)
     if (!sa)
         return;
     switch (call) {
-    case API_CHILD_CREATE:
-        (void)ike_sa_child_create(sa, x & 3, &diag);
-        break;
-    case API_CHILD_REKEY:
-        (void)ike_sa_child_rekey(sa, pick_child_spi(sa, x), &diag);
-        break;
-    case API_CHILD_DELETE:
-        (void)ike_sa_delete_child(sa, pick_child_spi(sa, x), &diag);
-        break;
+    case API_CHILD_CREATE: (void)ike_sa_child_create(sa, x & 3, &diag); break;
+    case API_CHILD_REKEY: (void)ike_sa_child_rekey(sa, pick_child_spi(sa, x), &diag); break;
+    case API_CHILD_DELETE: (void)ike_sa_delete_child(sa, pick_child_spi(sa, x), &diag); break;
     case API_CHILD_LIMIT:
         (void)ike_sa_child_limit(sa, pick_child_spi(sa, x), (x & 8) != 0, &diag);
         break;
-    case API_IKE_REKEY:
-        (void)ike_sa_rekey(sa, &diag);
-        break;
-    case API_IKE_DELETE:
-        (void)ike_sa_delete(sa, &diag);
-        break;
-    case API_DPD:
-        (void)ike_sa_dpd(sa, &diag);
-        break;
+    case API_IKE_REKEY: (void)ike_sa_rekey(sa, &diag); break;
+    case API_IKE_DELETE: (void)ike_sa_delete(sa, &diag); break;
+    case API_DPD: (void)ike_sa_dpd(sa, &diag); break;
     case API_INVALID_SPI:
         (void)ike_sa_report_invalid_spi(sa, pick_child_spi(sa, x) ^ (x & 1u), &diag);
         break;
@@ -800,19 +799,14 @@ static void api(struct input *in)
         (void)ike_sa_msgid_sync(sa, (uint32_t)(x & 0x0f) + 1, (uint32_t)(x >> 4) + 1, x & 3u,
                                 &diag);
         break;
-    case API_ACTIVITY:
-        ike_sa_note_activity(sa, (x & 3u));
-        break;
+    case API_ACTIVITY: ike_sa_note_activity(sa, (x & 3u)); break;
     case API_TAKEOVER:
         for (size_t k = 0; k < W_SAS; k++)
             if (s->slots[k].sa == sa && ike_sa_state(sa) == IKE_SA_STATE_ESTABLISHED)
                 takeover(side, &s->slots[k]);
         break;
-    case API_DROP:
-        ike_sa_drop(sa, "fuzz script");
-        break;
-    default:
-        break;
+    case API_DROP: ike_sa_drop(sa, "fuzz script"); break;
+    default: break;
     }
     settle();
 }
@@ -842,9 +836,7 @@ static void mutate_deliver(struct input *in)
         if (len)
             b[at] = val;
         break;
-    case 2: /* truncate */
-        len = at;
-        break;
+    case 2: /* truncate */ len = at; break;
     case 3: /* insert an octet */
         memmove(b + at + 1, b + at, len - at);
         b[at] = val;
@@ -896,9 +888,7 @@ static void step(struct input *in)
             dgram_free(&d);
         }
         break;
-    case OP_MUTATE:
-        mutate_deliver(in);
-        break;
+    case OP_MUTATE: mutate_deliver(in); break;
     case OP_DROP:
         if (W.n_queue) {
             struct dgram d = take(0);
@@ -961,9 +951,7 @@ static void step(struct input *in)
         advance(a & 0x80 ? (uint64_t)(a & 0x7f) * 1000u : (uint64_t)a * 10u);
         break;
     }
-    default:
-        api(in);
-        break;
+    default: api(in); break;
     }
 }
 
@@ -973,8 +961,7 @@ static void world_reset(uint8_t opts)
     W.opts = opts;
     W.now = 1000000;
     static const char psk[] = "fuzzing is believing";
-    FZ_REQUIRE(ike_secret_from((const uint8_t *)psk, sizeof(psk) - 1, &W.psk) == IKE_OK,
-               "no PSK");
+    FZ_REQUIRE(ike_secret_from((const uint8_t *)psk, sizeof(psk) - 1, &W.psk) == IKE_OK, "no PSK");
     side_init(0);
     side_init(1);
 }
@@ -1020,8 +1007,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
-#else /* FUZZ_SA_GEN: writes the seed scripts; needs nothing but libc.
-       *   cc -DFUZZ_SA_GEN -o /tmp/sa_gen tests/fuzz/fuzz_sa_responder.c
+#else /* FUZZ_SA_GEN: writes the seed scripts; needs nothing but libc.                             \
+       *   cc -DFUZZ_SA_GEN -o /tmp/sa_gen tests/fuzz/fuzz_sa_responder.c                          \
        *   /tmp/sa_gen tests/fuzz/corpus/fuzz_sa_responder */
 
 struct seed {
@@ -1030,18 +1017,15 @@ struct seed {
     size_t n;
 };
 
-static void put(struct seed *s, int n, ...);
-
-#include <stdarg.h>
-
-static void put(struct seed *s, int n, ...)
+static void put_arr(struct seed *s, const int *v, size_t n)
 {
-    va_list ap;
-    va_start(ap, n);
-    for (int i = 0; i < n && s->n < sizeof(s->b); i++)
-        s->b[s->n++] = (uint8_t)va_arg(ap, int);
-    va_end(ap);
+    for (size_t i = 0; i < n && s->n < sizeof(s->b); i++)
+        s->b[s->n++] = (uint8_t)v[i];
 }
+
+/* Appends the octets given (counted by the compiler, not by hand). */
+#define PUT(s, ...)                                                                                \
+    put_arr((s), (const int[]){__VA_ARGS__}, sizeof((const int[]){__VA_ARGS__}) / sizeof(int))
 
 #define API(side, call, x) OP_API, (((call) << 1) | (side)), (x)
 
@@ -1054,64 +1038,72 @@ int main(int argc, char **argv)
     static struct seed seeds[32];
     size_t n = 0;
     struct seed *s;
-#define SEED(nm, opts) (s = &seeds[n++], s->name = (nm), s->n = 0, put(s, 1, (opts)))
+#define SEED(nm, opts)     (s = &seeds[n++], s->name = (nm), s->n = 0, PUT(s, (opts)))
     SEED("seed-establish", 0);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_RUN);
     SEED("seed-establish-nat-2child", OPT_NAT | OPT_TWO_CHILD);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_RUN);
     SEED("seed-invalid-ke", OPT_KE_MISS);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_RUN);
     SEED("seed-child-rekey-pfs", OPT_PFS);
-    put(s, 8, OP_RUN, API(0, API_CHILD_REKEY, 0), OP_RUN, API(1, API_CHILD_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_CHILD_REKEY, 0), OP_RUN, API(1, API_CHILD_REKEY, 0), OP_RUN);
     SEED("seed-ike-rekey-both", 0);
-    put(s, 8, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN, API(1, API_IKE_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN, API(1, API_IKE_REKEY, 0), OP_RUN);
     SEED("seed-ike-rekey-collision", 0);
-    put(s, 8, OP_RUN, API(0, API_IKE_REKEY, 0), API(1, API_IKE_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_IKE_REKEY, 0), API(1, API_IKE_REKEY, 0), OP_RUN);
     SEED("seed-child-rekey-collision", OPT_PFS);
-    put(s, 8, OP_RUN, API(0, API_CHILD_REKEY, 0), API(1, API_CHILD_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_CHILD_REKEY, 0), API(1, API_CHILD_REKEY, 0), OP_RUN);
     SEED("seed-child-create-delete", OPT_TWO_CHILD);
-    put(s, 11, OP_RUN, API(0, API_CHILD_CREATE, 1), OP_RUN, API(1, API_CHILD_DELETE, 0), OP_RUN,
+    PUT(s, OP_RUN, API(0, API_CHILD_CREATE, 1), OP_RUN, API(1, API_CHILD_DELETE, 0), OP_RUN,
         OP_RUN);
     SEED("seed-delete-ike-from-init", 0);
-    put(s, 5, OP_RUN, API(0, API_IKE_DELETE, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_IKE_DELETE, 0), OP_RUN);
     SEED("seed-delete-ike-from-resp", 0);
-    put(s, 5, OP_RUN, API(1, API_IKE_DELETE, 0), OP_RUN);
+    PUT(s, OP_RUN, API(1, API_IKE_DELETE, 0), OP_RUN);
     SEED("seed-dpd-lost", OPT_DPD);
-    put(s, 10, OP_RUN, API(1, API_DPD, 0), OP_DROP, OP_ADVANCE, 0x90, OP_ADVANCE, 0x90, OP_RUN);
+    PUT(s, OP_RUN, API(1, API_DPD, 0), OP_DROP, OP_ADVANCE, 0x90, OP_ADVANCE, 0x90, OP_RUN);
     SEED("seed-lifetimes", OPT_LIFETIME | OPT_DPD);
-    put(s, 13, OP_RUN, OP_ADVANCE, 0xc0, OP_RUN, OP_ADVANCE, 0xc0, OP_RUN, OP_ADVANCE, 0xc0,
-        OP_RUN, OP_ADVANCE, 0xc0);
+    PUT(s, OP_RUN, OP_ADVANCE, 0xc0, OP_RUN, OP_ADVANCE, 0xc0, OP_RUN, OP_ADVANCE, 0xc0, OP_RUN,
+        OP_ADVANCE, 0xc0);
     SEED("seed-auth-dup-reorder", 0);
-    put(s, 7, OP_DELIVER, OP_DELIVER, OP_DUP, OP_DELIVER, OP_DELIVER, OP_RUN, OP_RUN);
+    PUT(s, OP_DELIVER, OP_DELIVER, OP_DUP, OP_DELIVER, OP_DELIVER, OP_RUN, OP_RUN);
     SEED("seed-auth-lost-retransmit", 0);
-    put(s, 6, OP_DELIVER, OP_DELIVER, OP_DROP, OP_ADVANCE, 30, OP_RUN);
+    PUT(s, OP_DELIVER, OP_DELIVER, OP_DROP, OP_ADVANCE, 30, OP_RUN);
     SEED("seed-auth-bitflip", 0);
-    put(s, 9, OP_DELIVER, OP_DELIVER, OP_MUTATE, 0, 0, 60, 3, OP_ADVANCE, 50);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_DELIVER, OP_DELIVER, OP_MUTATE, 0, 0, 60, 3, OP_ADVANCE, 50);
+    PUT(s, OP_RUN);
     SEED("seed-init-truncated", 0);
-    put(s, 6, OP_MUTATE, 2, 0, 100, 0, OP_RUN);
+    PUT(s, OP_MUTATE, 2, 0, 100, 0, OP_RUN);
     SEED("seed-msgid-wrong", 0);
-    put(s, 8, OP_RUN, API(0, API_DPD, 0), OP_MUTATE, 5, 0, 0, 0x31);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_RUN, API(0, API_DPD, 0), OP_MUTATE, 5, 0, 0, 0x31);
+    PUT(s, OP_RUN);
     SEED("seed-replay-old", 0);
-    put(s, 9, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN, OP_REPLAY, 2, OP_REPLAY, 3, OP_RUN);
+    PUT(s, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN, OP_REPLAY, 2, OP_REPLAY, 3, OP_RUN);
     SEED("seed-takeover-resp", 0);
-    put(s, 8, OP_RUN, API(1, API_TAKEOVER, 0), API(1, API_MSGID_SYNC, 0x23), OP_RUN);
-    put(s, 4, API(0, API_CHILD_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(1, API_TAKEOVER, 0), API(1, API_MSGID_SYNC, 0x23), OP_RUN);
+    PUT(s, API(0, API_CHILD_REKEY, 0), OP_RUN);
     SEED("seed-invalid-spi", 0);
-    put(s, 5, OP_RUN, API(1, API_INVALID_SPI, 1), OP_RUN);
+    PUT(s, OP_RUN, API(1, API_INVALID_SPI, 1), OP_RUN);
     SEED("seed-initial-contact", 0);
-    put(s, 5, OP_RUN, API(0, API_INITIATE, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_INITIATE, 0), OP_RUN);
     SEED("seed-inject-garbage", 0);
-    put(s, 4, OP_RUN, OP_INJECT, 1, 0);
-    put(s, 1, 28);
+    PUT(s, OP_RUN, OP_INJECT, 1, 0);
+    PUT(s, 28);
     for (int i = 0; i < 28; i++)
-        put(s, 1, i < 8 ? 0x11 : (i == 17 ? 0x20 : (i == 18 ? 37 : (i == 27 ? 28 : 0))));
+        PUT(s, i < 8 ? 0x11 : (i == 17 ? 0x20 : (i == 18 ? 37 : (i == 27 ? 28 : 0))));
     SEED("seed-half-open", 0);
-    put(s, 4, OP_DELIVER, OP_DELIVER, OP_ADVANCE, 0x86);
-    put(s, 1, OP_RUN);
+    PUT(s, OP_DELIVER, OP_DELIVER, OP_ADVANCE, 0x86);
+    PUT(s, OP_RUN);
     SEED("seed-no-frag-no-rekey", OPT_NO_FRAG | OPT_REAUTH_OFF);
-    put(s, 5, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN);
+    PUT(s, OP_RUN, API(0, API_IKE_REKEY, 0), OP_RUN);
+    SEED("seed-natt-forced-initiator", 0);
+    PUT(s, OP_RUN, API(0, API_INITIATE, 2), OP_RUN, API(0, API_CHILD_REKEY, 0), OP_RUN);
+    SEED("seed-natt-forced-responder-nat", OPT_NAT);
+    PUT(s, OP_RUN, API(0, API_INITIATE, 6), OP_RUN, API(1, API_IKE_REKEY, 0), OP_RUN);
+    SEED("seed-natt-disable-responder-nat", OPT_NAT);
+    PUT(s, OP_RUN, API(0, API_INITIATE, 3), OP_RUN, API(1, API_DPD, 0), OP_RUN);
+    SEED("seed-natt-disable-initiator", 0);
+    PUT(s, OP_RUN, API(0, API_INITIATE, 1), OP_RUN, API(1, API_TAKEOVER, 0), OP_RUN);
 #undef SEED
     for (size_t i = 0; i < n; i++) {
         char path[4096];

@@ -3,12 +3,15 @@
  * tests/lab/test_hasync_cpg.py. One line per event on stdout:
  *
  *   hasync_probe recv  GROUP
- *       acks everything; "RECV total=N order_errors=E last=I" when it changed
- *   hasync_probe send  GROUP COUNT LATENCY_COUNT
- *       waits for a peer, sends COUNT messages (window 128), then
+ *       acks everything; "RECV total=N order_errors=E last=I received=R
+ *       malformed=M version=V sender=S invalid=I order=O gaps=G" when it changed
+ *   hasync_probe send  GROUP COUNT LATENCY_COUNT [WINDOW [inline]]
+ *       waits for a peer, sends COUNT messages (WINDOW unacked, 256; with
+ *       "inline" the next ones are sent from inside the acked callback), then
  *       LATENCY_COUNT one at a time; "THROUGHPUT ...", "LATENCY ...",
  *       "DONE ..."; then stays, and sends a batch of 100 each time a peer
  *       comes back ("BATCH ...")
+ *   hasync_probe raw GROUP COUNT SIZE / inject GROUP   (hasync_probe_raw.c)
  *   hasync_probe crypto-check [allow]
  *       exit 0 (encrypted or allowed), 3 (refused), 4 (no corosync)
  *
@@ -29,16 +32,18 @@
 #include "hasync_cpg.h"
 #include "hasync_crypto.h"
 #include "hasync_export.h"
+#include "hasync_probe.h"
 
-#define WINDOW 128
 #define BATCH 100
 
 struct probe {
     struct event_base *base;
     struct hasync_cpg *hc;
+    struct event *ev_pump; /* refills the window after acks, from the loop */
     bool sender;
+    bool inline_send; /* send from inside the acked callback (as haiked will) */
     /* send side */
-    uint32_t count, lat_count, next_idx;
+    uint32_t count, lat_count, next_idx, window;
     uint32_t phase_total, phase_sent, phase_acked, inflight;
     int phase; /* 0 waiting, 1 throughput, 2 latency, 3 done/linger, 4 batch */
     double t_phase;
@@ -48,7 +53,7 @@ struct probe {
     size_t peers;
     size_t last_packed;
     /* receive side */
-    uint64_t rx_total, rx_order_errors, rx_last, rx_reported;
+    uint64_t rx_total, rx_order_errors, rx_last, rx_reported, rx_drops_reported;
     bool rx_have_last;
 };
 
@@ -105,8 +110,7 @@ static int send_one(struct probe *p)
     ex.prf_id = 5;
     ex.dh_group = 19;
     ex.sk_d.len = 32;
-    ex.sk_ei.len = ex.sk_er.len = 36;
-    ex.sk_pi.len = ex.sk_pr.len = 16;
+    ex.sk_ei.len = ex.sk_er.len = 20; /* AES-128-GCM key + salt; no SK_p: ~200 octets */
     ex.msgid_send_next = p->next_idx;
     hasync_ike_to_msg(&ex, &m);
     env.body_case = HASYNC__ENVELOPE__BODY_IKE_SA_ADD;
@@ -140,6 +144,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static void pump(struct probe *p);
+static void on_pump(evutil_socket_t fd, short what, void *arg);
 
 static void start_phase(struct probe *p, int phase, uint32_t total)
 {
@@ -163,8 +168,11 @@ static void end_phase(struct probe *p)
         say("LATENCY n=%u p50_us=%.0f p99_us=%.0f max_us=%.0f", p->phase_acked,
             p->rtt_us[p->phase_acked / 2], p->rtt_us[(p->phase_acked * 99) / 100],
             p->rtt_us[p->phase_acked - 1]);
-        say("DONE sent=%llu next_idx=%u", (unsigned long long)hasync_cpg_get_stats(p->hc)->sent,
-            p->next_idx);
+        const struct hasync_cpg_stats *st = hasync_cpg_get_stats(p->hc);
+
+        say("DONE sent=%llu next_idx=%u acks_received=%llu try_again=%llu queue_peak=%zu",
+            (unsigned long long)st->sent, p->next_idx, (unsigned long long)st->acks_received,
+            (unsigned long long)st->try_again, st->queue_peak);
         p->phase = 3;
     } else if (p->phase == 4) {
         say("BATCH n=%u acked=%u peers=%zu", p->phase_total, p->phase_acked,
@@ -181,13 +189,24 @@ static void on_acked(void *arg, uint64_t seq)
     p->phase_acked++;
     if (p->phase == 2 && seq < p->sent_at_cap)
         p->rtt_us[p->phase_acked - 1] = (now_s() - p->sent_at[seq]) * 1e6;
+    if (p->inline_send)
+        pump(p); /* inside cpg_dispatch: hasync queues, flushes after it */
+    else
+        event_active(p->ev_pump, EV_TIMEOUT, 0);
 }
 
-/* Called after sends and after every dispatch (from a zero timer), so the
- * acked callback itself never recurses into sending. */
+static void on_pump(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump(arg);
+}
+
+/* Run from the loop after acks (ev_pump), so the acked callback itself
+ * never recurses into sending. */
 static void pump(struct probe *p)
 {
-    uint32_t window = p->phase == 2 ? 1 : WINDOW;
+    uint32_t window = p->phase == 2 ? 1 : p->window;
 
     if (p->phase != 1 && p->phase != 2 && p->phase != 4)
         return;
@@ -209,10 +228,25 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             start_phase(p, 1, p->count);
         else
             pump(p);
-    } else if (p->rx_total != p->rx_reported) {
+    } else {
+        const struct hasync_cpg_stats *st = hasync_cpg_get_stats(p->hc);
+        uint64_t drops = st->received + st->gaps;
+
+        for (int i = 0; i < HASYNC_DROP__COUNT; i++)
+            drops += st->drops[i];
+        if (p->rx_total == p->rx_reported && drops == p->rx_drops_reported)
+            return;
         p->rx_reported = p->rx_total;
-        say("RECV total=%llu order_errors=%llu last=%llu", (unsigned long long)p->rx_total,
-            (unsigned long long)p->rx_order_errors, (unsigned long long)p->rx_last);
+        p->rx_drops_reported = drops;
+        say("RECV total=%llu order_errors=%llu last=%llu received=%llu malformed=%llu "
+            "version=%llu sender=%llu invalid=%llu order=%llu gaps=%llu",
+            (unsigned long long)p->rx_total, (unsigned long long)p->rx_order_errors,
+            (unsigned long long)p->rx_last, (unsigned long long)st->received,
+            (unsigned long long)st->drops[HASYNC_DROP_MALFORMED],
+            (unsigned long long)st->drops[HASYNC_DROP_VERSION],
+            (unsigned long long)st->drops[HASYNC_DROP_SENDER],
+            (unsigned long long)st->drops[HASYNC_DROP_INVALID],
+            (unsigned long long)st->drops[HASYNC_DROP_ORDER], (unsigned long long)st->gaps);
     }
 }
 
@@ -269,12 +303,9 @@ static int crypto_check(bool allow)
     say("CRYPTO verdict=%d %s", (int)v, why);
     switch (v) {
     case HASYNC_CRYPTO_OK:
-    case HASYNC_CRYPTO_PLAINTEXT_ALLOWED:
-        return 0;
-    case HASYNC_CRYPTO_REFUSED:
-        return 3;
-    default:
-        return 4;
+    case HASYNC_CRYPTO_PLAINTEXT_ALLOWED: return 0;
+    case HASYNC_CRYPTO_REFUSED: return 3;
+    default: return 4;
     }
 }
 
@@ -287,16 +318,21 @@ int main(int argc, char **argv)
         .log = on_log,
     };
     struct probe p = {0};
-    struct hasync_cpg_cfg cfg = {.ops = &ops, .arg = &p, .vcluster = 1,
-                                 .backoff_min_ms = 100, .backoff_max_ms = 1000};
+    struct hasync_cpg_cfg cfg = {
+        .ops = &ops, .arg = &p, .vcluster = 1, .backoff_min_ms = 100, .backoff_max_ms = 1000};
     struct event *tick, *sig_term, *sig_int;
-    struct timeval tv = {.tv_sec = 0, .tv_usec = 1000};
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 20000};
 
+    if (argc >= 2 && strcmp(argv[1], "raw") == 0)
+        return probe_raw(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "inject") == 0)
+        return probe_inject(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "crypto-check") == 0)
         return crypto_check(argc >= 3 && strcmp(argv[2], "allow") == 0);
     if (argc < 3 || (strcmp(argv[1], "send") != 0 && strcmp(argv[1], "recv") != 0) ||
         (strcmp(argv[1], "send") == 0 && argc < 5)) {
-        fprintf(stderr, "usage: hasync_probe recv GROUP | send GROUP COUNT LATENCY_COUNT | "
+        fprintf(stderr, "usage: hasync_probe recv GROUP | send GROUP COUNT LATENCY_COUNT "
+                        "[WINDOW [inline]] | raw GROUP COUNT SIZE | inject GROUP | "
                         "crypto-check [allow]\n");
         return 2;
     }
@@ -304,8 +340,10 @@ int main(int argc, char **argv)
     if (p.sender) {
         p.count = (uint32_t)strtoul(argv[3], NULL, 10);
         p.lat_count = (uint32_t)strtoul(argv[4], NULL, 10);
-        if (p.count == 0 || p.lat_count == 0) {
-            fprintf(stderr, "COUNT and LATENCY_COUNT must be > 0\n");
+        p.window = argc >= 6 ? (uint32_t)strtoul(argv[5], NULL, 10) : 256;
+        p.inline_send = argc >= 7 && strcmp(argv[6], "inline") == 0;
+        if (p.count == 0 || p.lat_count == 0 || p.window == 0) {
+            fprintf(stderr, "COUNT, LATENCY_COUNT and WINDOW must be > 0\n");
             return 2;
         }
         p.rtt_us = calloc(p.lat_count, sizeof(double));
@@ -318,8 +356,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
-    /* 1 ms tick: drives the send window outside the ack callback and
-     * reports receive progress. */
+    /* 20 ms tick: starts sending once a peer is there and reports receive
+     * progress. */
+    p.ev_pump = event_new(p.base, -1, 0, on_pump, &p);
     tick = event_new(p.base, -1, EV_PERSIST, on_tick, &p);
     event_add(tick, &tv);
     sig_term = evsignal_new(p.base, SIGTERM, on_signal, p.base);
@@ -329,6 +368,7 @@ int main(int argc, char **argv)
     event_base_dispatch(p.base);
     say("EXIT");
     event_free(tick);
+    event_free(p.ev_pump);
     event_free(sig_term);
     event_free(sig_int);
     hasync_cpg_free(p.hc);

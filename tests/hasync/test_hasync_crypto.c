@@ -10,8 +10,8 @@
 
 #include "hasync_crypto.h"
 
-static enum hasync_crypto_verdict judge(const char *transport, const char *cipher,
-                                        const char *hash, bool allow, char *why)
+static enum hasync_crypto_verdict judge(const char *transport, const char *cipher, const char *hash,
+                                        bool allow, char *why)
 {
     struct hasync_ring_crypto rc;
 
@@ -35,8 +35,7 @@ static void test_judge(void **state)
     assert_int_equal(judge("knet", "", "", false, why), HASYNC_CRYPTO_REFUSED);
     assert_int_equal(judge("knet", "aes256", "none", false, why), HASYNC_CRYPTO_REFUSED);
     assert_int_equal(judge("udpu", "aes256", "sha256", false, why), HASYNC_CRYPTO_REFUSED);
-    assert_int_equal(judge("knet", "none", "none", true, why),
-                     HASYNC_CRYPTO_PLAINTEXT_ALLOWED);
+    assert_int_equal(judge("knet", "none", "none", true, why), HASYNC_CRYPTO_PLAINTEXT_ALLOWED);
     assert_non_null(strstr(why, "in the clear"));
 }
 

@@ -304,3 +304,46 @@ def test_volume_lifetime_rekeys(esp_lab, limit):
              child_spi_pairs(t) != first, 10, "old CHILD SA deleted")
     kid = t.charon_child()
     assert (kid["spi-out"], kid["spi-in"]) in child_spi_pairs(t)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_twenty_child_and_five_ike_rekeys_from_strongswan(esp_lab, role):
+    """The issue's rekey load from strongSwan's side: 20 CHILD rekeys and 5 IKE
+    rekeys during ping -i 0.05, 0 lost. (haiked's own rekeys run on its
+    keylife, >= 10 s: covered by test_child_rekeys_under_ping.)"""
+    t = EspTunnel(esp_lab, "aes256gcm16-prfsha512-ecp521", role).start()
+    count = 400  # 20 s
+    ping = t.gi.ns.start(["ping", "-n", "-q", "-c", str(count), "-i", "0.05", "-W", "2", "-I",
+                          t.gi.lan_ip, t.gr.lan_ip], "ping-rekeys")
+    for n in range(20):
+        time.sleep(0.7)
+        t.charon.rekey_child("net")
+        if n % 4 == 3:
+            t.charon.rekey_ike(scenario.IKE_NAME)
+    wait_for(lambda: not ping.alive(), 40, "ping finished")
+    out = ping.log()
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+    assert m and (int(m[1]), int(m[2])) == (count, count), out
+    assert len(t.haiked.lines(r"CHILD SA net installed \(userspace\)")) == 21
+    assert len(t.haiked.lines(r"IKE SA rekeyed: replaced by IKE SA")) == 5
+    wait_for(lambda: len(child_counters(t.haiked_children())) == 1, 10, "old SAs deleted")
+    kid = t.charon_child()
+    assert (kid["spi-out"], kid["spi-in"]) in child_spi_pairs(t)
+
+
+def test_twenty_child_rekeys_from_haiked(esp_lab):
+    """haiked's side of the rekey load: keylife-bytes = 1 MiB makes haiked
+    rekey the CHILD SA ~20 times, keylife 10 s the IKE SA ~3 times, during
+    a ping flood of 1328-octet packets at 500/s: 0 lost."""
+    t = EspTunnel(esp_lab, "aes256gcm16-prfsha512-ecp521", "initiator",
+                  sel_extra={"keylife-bytes": 1 << 20},
+                  gw_extra={"keylife": 10, "rekey_jitter": 0}).start()
+    count = 16000  # 32 s, ~21 MB each way
+    res = t.gi.ns.exec("ping", "-n", "-q", "-c", str(count), "-i", "0.002", "-s", "1300", "-W",
+                       "2", "-I", t.gi.lan_ip, t.gr.lan_ip, check=False, timeout=90)
+    m = re.search(r"(\d+) packets transmitted, (\d+) received", res.stdout)
+    assert m and (int(m[1]), int(m[2])) == (count, count), res.stdout
+    assert len(t.haiked.lines(r"reached its soft byte/packet lifetime: rekeying")) >= 18
+    assert len(t.haiked.lines(r"CHILD SA net installed \(userspace\)")) >= 19
+    assert len(t.haiked.lines(r"IKE SA rekeyed: replaced by IKE SA")) >= 2
+    wait_for(lambda: len(child_counters(t.haiked_children())) == 1, 10, "old SAs deleted")

@@ -18,9 +18,9 @@
 
 /* What one IKE_SA_INIT message in the trace carries. */
 struct natd {
-    bool src, dst;     /* the notifies are present */
-    bool src_matches;  /* SOURCE hash is over the address it was sent from */
-    bool dst_matches;  /* DESTINATION hash is over the address it was sent to */
+    bool src, dst;    /* the notifies are present */
+    bool src_matches; /* SOURCE hash is over the address it was sent from */
+    bool dst_matches; /* DESTINATION hash is over the address it was sent to */
 };
 
 static void hash_addr(const struct ike_hdr *h, const struct ike_addr *a, uint8_t out[20])

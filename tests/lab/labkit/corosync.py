@@ -8,10 +8,12 @@ CPG client started in the node's namespace talks to that node's corosync.
 
 A SIGKILLed corosync leaves its qb-* files in /dev/shm; cleanup_shm() removes
 the ones whose name carries the PID of a corosync this lab started (libqb names
-them qb-<server pid>-<client pid>-..., checked on 3.1.7 / libqb 2.0).
+them qb-<server pid>-<client pid>-<n>-<rand>/ and qb-corosync-<pid>-blackbox-*,
+seen on Debian's corosync 3.1.7).
 """
 
 import os
+import shutil
 import signal
 
 from . import netns as netns_mod
@@ -111,9 +113,15 @@ def cleanup_shm(nodes):
         if not name.startswith("qb-"):
             continue
         if set(name.split("-")) & pids:
-            try:
-                os.unlink(os.path.join("/dev/shm", name))
-                removed.append(name)
-            except FileNotFoundError:
-                pass
+            path = os.path.join("/dev/shm", name)
+            # qb-<server>-<client>-<n>-<rand> are directories of one
+            # connection's rings; qb-corosync-<pid>-blackbox-* are files.
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+            removed.append(name)
     return removed
