@@ -229,9 +229,11 @@ static void note_nat(struct ike_sa *sa)
 {
     if (!ike_sa_nat_detected(sa))
         return;
-    if (sa->cfg->natt == IKE_NATT_FORCED && !sa->nat_remote) {
-        ike_sa_log(sa, IKE_LOG_INFO, "NAT-T forced by configuration, IKE moves to port %u",
-                   IKE_PORT_NATT);
+    if (sa->cfg->natt == IKE_NATT_FORCED) {
+        /* nat_local is our own faked hash: only a NAT in front of the peer
+         * is a finding, but the operator must still see why we moved. */
+        ike_sa_log(sa, IKE_LOG_INFO, "%sNAT-T forced by configuration, IKE moves to port %u",
+                   sa->nat_remote ? "NAT detected (peer is behind it), " : "", IKE_PORT_NATT);
         return;
     }
     ike_sa_log(sa, IKE_LOG_INFO, "NAT detected (%s%s%s), IKE moves to port %u",

@@ -99,10 +99,14 @@ set -eu
 mount --make-rprivate /
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 0700 /run/haiked
+# The work dir may live under /tmp or /root (a clone there), which PrivateTmp
+# and ProtectHome hide below: reach it through /run/hktest instead.
+mkdir /run/hktest
+mount --bind "$WORK" /run/hktest
 exec unshare --mount sh -c '
     set -eu
     mount --bind /run/haiked /run/haiked
-    mount --bind "$WORK/trace" "$WORK/trace"                     # strace output only
+    mount --bind /run/hktest/trace /run/hktest/trace             # strace output only
     mount -t tmpfs -o mode=1777 tmpfs /tmp                        # PrivateTmp
     for d in /home /root /run/user; do                            # ProtectHome
         [ -d "\$d" ] && mount -t tmpfs -o mode=0000 tmpfs "\$d"
@@ -111,14 +115,14 @@ exec unshare --mount sh -c '
     mount -o remount,bind,ro /proc/sys
     # ProtectSystem=strict: every other mount read-only, deepest first.
     awk "{print \\\$2}" /proc/self/mounts | sort -r | while read -r m; do
-        case \$m in /proc|/proc/*|/dev|/dev/*|/run/haiked|/tmp|/home|/root|/run/user|$WORK/trace) continue ;; esac
+        case \$m in /proc|/proc/*|/dev|/dev/*|/run/haiked|/tmp|/home|/root|/run/user|/run/hktest/trace) continue ;; esac
         mount -o remount,bind,ro "\$m" 2>/dev/null || true
     done
     touch /etc/.haiked-rw-probe 2>/dev/null && { echo "ProtectSystem emulation failed: /etc writable" >&2; exit 99; }
     touch /run/.haiked-rw-probe 2>/dev/null && { echo "ProtectSystem emulation failed: /run writable" >&2; exit 99; }
-    exec strace -f -qq -o "$WORK/trace/syscalls" -- setpriv --bounding-set=-all$setpriv_caps --inh-caps=-all$setpriv_caps \
+    exec strace -f -qq -o /run/hktest/trace/syscalls -- setpriv --bounding-set=-all$setpriv_caps --inh-caps=-all$setpriv_caps \
         --ambient-caps=-all$setpriv_caps --no-new-privs -- \
-        "$HAIKED" --foreground --config "$WORK/haiked.conf"
+        "$HAIKED" --foreground --config /run/hktest/haiked.conf
 '
 EOS
 
