@@ -50,12 +50,7 @@ enum ike_status ike_ccs_child_build(struct ike_sa *sa, const struct ike_ccs *x,
 
 static void reply_failed(struct ike_sa *sa, const struct ike_cfg_child *c, const char *why)
 {
-    char p[512], l[512], r[512];
-    ike_proposal_describe_cfg(c->proposals, c->n_proposals, p, sizeof(p));
-    ike_ts_describe(c->local_ts, c->n_local_ts, l, sizeof(l));
-    ike_ts_describe(c->remote_ts, c->n_remote_ts, r, sizeof(r));
-    ike_sa_log(sa, IKE_LOG_ERR, "CREATE_CHILD_SA for %s failed: %s; we offered %s, TSi %s, TSr %s",
-               c->name ? c->name : "-", why, p, l, r);
+    ike_child_log_failed(sa, c, "CREATE_CHILD_SA for ", " failed", why);
 }
 
 /* The negotiated algorithms and PFS secret of a response. */
@@ -269,11 +264,7 @@ static uint16_t find_match(const struct ike_sa *sa, const struct ike_msg *req,
         if (!select_proposal(c, &sap->sa, ke ? ke->ke.group : 0, m))
             continue;
         any_proposal = true;
-        m->n_tsi = ike_ts_narrow(tsi->ts.ts, tsi->ts.n_ts, c->remote_ts, c->n_remote_ts, m->tsi,
-                                 IKE_EXPORT_TS_MAX);
-        m->n_tsr = ike_ts_narrow(tsr->ts.ts, tsr->ts.n_ts, c->local_ts, c->n_local_ts, m->tsr,
-                                 IKE_EXPORT_TS_MAX);
-        if (m->n_tsi && m->n_tsr) {
+        if (ike_ts_narrow_child(c, &tsi->ts, &tsr->ts, m->tsi, &m->n_tsi, m->tsr, &m->n_tsr)) {
             m->cfg = c;
             return 0;
         }

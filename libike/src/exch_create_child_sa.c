@@ -216,8 +216,15 @@ static enum ike_status queue(struct ike_sa *sa, enum ike_task_kind kind, uint32_
     return IKE_OK;
 }
 
-static enum ike_status usable(const struct ike_sa *sa, struct ike_diag *diag)
+/* The start of every public request below: a NULL diag gets scratch,
+ * the diag is cleared, and sa must be established and not replaced. */
+static enum ike_status begin(const struct ike_sa *sa, struct ike_diag **diagp,
+                             struct ike_diag *scratch)
 {
+    if (!*diagp)
+        *diagp = scratch;
+    struct ike_diag *diag = *diagp;
+    ike_diag_clear(diag);
     if (!sa)
         return ike_diag_fail(diag, IKE_E_INVALID_ARG, "NULL SA");
     if (sa->state != IKE_SA_STATE_ESTABLISHED || sa->rekeyed)
@@ -230,10 +237,7 @@ enum ike_status ike_sa_child_create(struct ike_sa *sa, size_t child_cfg_index,
                                     struct ike_diag *diag)
 {
     struct ike_diag scratch;
-    if (!diag)
-        diag = &scratch;
-    ike_diag_clear(diag);
-    enum ike_status st = usable(sa, diag);
+    enum ike_status st = begin(sa, &diag, &scratch);
     if (st != IKE_OK)
         return st;
     if (child_cfg_index >= sa->cfg->n_children)
@@ -246,10 +250,7 @@ enum ike_status ike_sa_child_create_named(struct ike_sa *sa, const char *name,
                                           struct ike_diag *diag)
 {
     struct ike_diag scratch;
-    if (!diag)
-        diag = &scratch;
-    ike_diag_clear(diag);
-    enum ike_status st = usable(sa, diag);
+    enum ike_status st = begin(sa, &diag, &scratch);
     if (st != IKE_OK)
         return st;
     const struct ike_cfg_child *c = name ? ike_child_cfg_by_name(sa, name) : NULL;
@@ -262,10 +263,7 @@ enum ike_status ike_sa_child_create_named(struct ike_sa *sa, const char *name,
 enum ike_status ike_sa_child_rekey(struct ike_sa *sa, uint32_t spi_in, struct ike_diag *diag)
 {
     struct ike_diag scratch;
-    if (!diag)
-        diag = &scratch;
-    ike_diag_clear(diag);
-    enum ike_status st = usable(sa, diag);
+    enum ike_status st = begin(sa, &diag, &scratch);
     if (st != IKE_OK)
         return st;
     if (!ike_child_find(sa, true, spi_in))
@@ -276,10 +274,7 @@ enum ike_status ike_sa_child_rekey(struct ike_sa *sa, uint32_t spi_in, struct ik
 enum ike_status ike_sa_rekey(struct ike_sa *sa, struct ike_diag *diag)
 {
     struct ike_diag scratch;
-    if (!diag)
-        diag = &scratch;
-    ike_diag_clear(diag);
-    enum ike_status st = usable(sa, diag);
+    enum ike_status st = begin(sa, &diag, &scratch);
     if (st != IKE_OK)
         return st;
     if (!sa->ctx.ops->ike_rekeyed)

@@ -215,6 +215,12 @@ void ike_proposal_describe_algs(const struct ike_sa_algs *a, char *buf, size_t s
  * configured one (empty ones dropped), at most cap. 0 = unacceptable. */
 size_t ike_ts_narrow(const struct ike_ts *offered, size_t n_offered, const struct ike_ts *cfg,
                      size_t n_cfg, struct ike_ts *out, size_t cap);
+/* A CHILD SA request's TSi narrowed to the selector pair's remote
+ * selectors and its TSr to the local ones, at most IKE_EXPORT_TS_MAX
+ * each; true when both keep something. */
+bool ike_ts_narrow_child(const struct ike_cfg_child *c, const struct ike_pld_ts *tsi,
+                         const struct ike_pld_ts *tsr, struct ike_ts *out_i, size_t *n_i,
+                         struct ike_ts *out_r, size_t *n_r);
 /* Every selector of sub lies inside one of sup. */
 bool ike_ts_subset(const struct ike_ts *sub, size_t n_sub, const struct ike_ts *sup, size_t n_sup);
 void ike_ts_describe(const struct ike_ts *ts, size_t n, char *buf, size_t size);
@@ -240,6 +246,10 @@ struct ike_child_export *ike_child_find(struct ike_sa *sa, bool inbound, uint32_
 /* The selector config a CHILD SA was made from; NULL if gone. */
 const struct ike_cfg_child *ike_child_cfg_by_name(const struct ike_sa *sa, const char *name);
 void ike_child_put_spi(uint8_t *b, uint32_t spi);
+/* Logs a CHILD SA request of ours that came to nothing, with what we
+ * offered: "<head><name><tail>: <why>; we offered <proposals>, TSi .., TSr ..". */
+void ike_child_log_failed(struct ike_sa *sa, const struct ike_cfg_child *c, const char *head,
+                          const char *tail, const char *why);
 uint32_t ike_child_get_spi(const uint8_t *b);
 /* Installs it through the context, records it, emits CHILD_SA_ADD. */
 enum ike_status ike_child_add(struct ike_sa *sa, const struct ike_child_export *child);

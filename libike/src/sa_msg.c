@@ -27,12 +27,19 @@ void ike_sa_hash_request(const uint8_t *data, size_t len, uint8_t out[IKE_SA_HAS
         memset(out, 0, IKE_SA_HASH_LEN); /* never matches a real digest in practice */
 }
 
-static enum ike_status encode(struct ike_sa *sa, const struct ike_msg *msg, uint8_t **out,
-                              size_t *out_len, struct ike_diag *diag)
+/* IKE_SA_INIT in the clear, everything else in SK; a failure is logged
+ * (what: "request" or "response"). */
+static enum ike_status encode(struct ike_sa *sa, const struct ike_msg *msg, const char *what,
+                              uint8_t **out, size_t *out_len)
 {
-    if (msg->hdr.exchange == IKE_EXCH_IKE_SA_INIT)
-        return ike_msg_encode(msg, out, out_len, diag);
-    return ike_sk_protect(msg, ike_sa_cipher_out(sa), out, out_len, diag);
+    struct ike_diag diag = {0};
+    enum ike_status st = msg->hdr.exchange == IKE_EXCH_IKE_SA_INIT
+                             ? ike_msg_encode(msg, out, out_len, &diag)
+                             : ike_sk_protect(msg, ike_sa_cipher_out(sa), out, out_len, &diag);
+    if (st != IKE_OK)
+        ike_sa_log(sa, IKE_LOG_ERR, "cannot encode %s %s: %s", ike_exchange_name(msg->hdr.exchange),
+                   what, diag.reason);
+    return st;
 }
 
 static void log_sent(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_addr *local,
@@ -53,15 +60,11 @@ static void arm_retransmit(struct ike_sa *sa)
 
 enum ike_status ike_sa_send_request(struct ike_sa *sa, const struct ike_msg *req)
 {
-    struct ike_diag diag = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    enum ike_status st = encode(sa, req, &buf, &len, &diag);
-    if (st != IKE_OK) {
-        ike_sa_log(sa, IKE_LOG_ERR, "cannot encode %s request: %s",
-                   ike_exchange_name(req->hdr.exchange), diag.reason);
+    enum ike_status st = encode(sa, req, "request", &buf, &len);
+    if (st != IKE_OK)
         return st;
-    }
     ike_sa_request_done(sa);
     sa->req = (struct ike_sa_request){
         .active = true,
@@ -119,15 +122,11 @@ enum ike_status ike_sa_send_response(struct ike_sa *sa, const struct ike_msg *re
                                      const uint8_t *req, size_t req_len,
                                      const struct ike_addr *local, const struct ike_addr *remote)
 {
-    struct ike_diag diag = {0};
     uint8_t *buf = NULL;
     size_t len = 0;
-    enum ike_status st = encode(sa, resp, &buf, &len, &diag);
-    if (st != IKE_OK) {
-        ike_sa_log(sa, IKE_LOG_ERR, "cannot encode %s response: %s",
-                   ike_exchange_name(resp->hdr.exchange), diag.reason);
+    enum ike_status st = encode(sa, resp, "response", &buf, &len);
+    if (st != IKE_OK)
         return st;
-    }
     if (sa->cache.buf)
         ike_msg_free_buf(sa->cache.buf, sa->cache.len);
     sa->cache.valid = true;

@@ -99,6 +99,16 @@ static void one(const struct ike_ts *t, char *buf, size_t size)
     snprintf(buf, size, "%s-%s/%u/%u-%u", a, b, t->ip_proto, t->start_port, t->end_port);
 }
 
+bool ike_ts_narrow_child(const struct ike_cfg_child *c, const struct ike_pld_ts *tsi,
+                         const struct ike_pld_ts *tsr, struct ike_ts *out_i, size_t *n_i,
+                         struct ike_ts *out_r, size_t *n_r)
+{
+    *n_i =
+        ike_ts_narrow(tsi->ts, tsi->n_ts, c->remote_ts, c->n_remote_ts, out_i, IKE_EXPORT_TS_MAX);
+    *n_r = ike_ts_narrow(tsr->ts, tsr->n_ts, c->local_ts, c->n_local_ts, out_r, IKE_EXPORT_TS_MAX);
+    return *n_i && *n_r;
+}
+
 void ike_ts_describe(const struct ike_ts *ts, size_t n, char *buf, size_t size)
 {
     size_t used = 0;
@@ -112,28 +122,28 @@ void ike_ts_describe(const struct ike_ts *ts, size_t n, char *buf, size_t size)
     }
 }
 
+/* struct ike_ts and the export ABI's struct ike_ts_export name the same
+ * selector fields (the export has no opaque part, which stays zero on the
+ * way in); one field copy serves both directions. */
+#define TS_COPY(out, in, n)                                                                        \
+    do {                                                                                           \
+        for (size_t i_ = 0; i_ < (n); i_++) {                                                      \
+            memset(&(out)[i_], 0, sizeof((out)[i_]));                                              \
+            (out)[i_].type = (in)[i_].type;                                                        \
+            (out)[i_].ip_proto = (in)[i_].ip_proto;                                                \
+            (out)[i_].start_port = (in)[i_].start_port;                                            \
+            (out)[i_].end_port = (in)[i_].end_port;                                                \
+            memcpy((out)[i_].start_addr, (in)[i_].start_addr, 16);                                 \
+            memcpy((out)[i_].end_addr, (in)[i_].end_addr, 16);                                     \
+        }                                                                                          \
+    } while (0)
+
 void ike_ts_to_export(const struct ike_ts *in, size_t n, struct ike_ts_export *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof(out[i]));
-        out[i].type = in[i].type;
-        out[i].ip_proto = in[i].ip_proto;
-        out[i].start_port = in[i].start_port;
-        out[i].end_port = in[i].end_port;
-        memcpy(out[i].start_addr, in[i].start_addr, 16);
-        memcpy(out[i].end_addr, in[i].end_addr, 16);
-    }
+    TS_COPY(out, in, n);
 }
 
 void ike_ts_from_export(const struct ike_ts_export *in, size_t n, struct ike_ts *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof(out[i]));
-        out[i].type = in[i].type;
-        out[i].ip_proto = in[i].ip_proto;
-        out[i].start_port = in[i].start_port;
-        out[i].end_port = in[i].end_port;
-        memcpy(out[i].start_addr, in[i].start_addr, 16);
-        memcpy(out[i].end_addr, in[i].end_addr, 16);
-    }
+    TS_COPY(out, in, n);
 }

@@ -123,6 +123,18 @@ static bool have_packets(void *arg)
     return ((struct cap *)arg)->n > 0;
 }
 
+/* The userspace backend with its ESP datagrams and counter events going
+ * to k instead of a socket and the daemon. */
+static void open_capturing(struct dp *dp, struct event_base *base, struct cap *k)
+{
+    char err[256] = "";
+    assert_int_equal(dp_open(dp, "userspace", base, err, sizeof(err)), 0);
+    dp->udp_send = cap_send;
+    dp->udp_send_arg = k;
+    dp->counter_event = cap_event;
+    dp->counter_event_arg = k;
+}
+
 static void test_backend(void **state)
 {
     (void)state;
@@ -131,12 +143,8 @@ static void test_backend(void **state)
     struct event_base *base = event_base_new();
     struct dp dp;
     char err[256] = "";
-    assert_int_equal(dp_open(&dp, "userspace", base, err, sizeof(err)), 0);
     struct cap k = {0};
-    dp.udp_send = cap_send;
-    dp.udp_send_arg = &k;
-    dp.counter_event = cap_event;
-    dp.counter_event_arg = &k;
+    open_capturing(&dp, base, &k);
     dp.counter_event_packets = 2;
     struct ike_child_export ea, eb;
     export_pair(&ea, &eb);
@@ -244,12 +252,8 @@ static void test_counter_timer(void **state)
     struct event_base *base = event_base_new();
     struct dp dp;
     char err[256] = "";
-    assert_int_equal(dp_open(&dp, "userspace", base, err, sizeof(err)), 0);
     struct cap k = {0};
-    dp.udp_send = cap_send;
-    dp.udp_send_arg = &k;
-    dp.counter_event = cap_event;
-    dp.counter_event_arg = &k;
+    open_capturing(&dp, base, &k);
     dp.counter_event_ms = 30;
     struct ike_child_export ea, eb;
     export_pair(&ea, &eb);

@@ -129,6 +129,13 @@ void ccs_pfs(struct pair *p, int idx, uint16_t group)
         }
 }
 
+void ccs_pfs_retry(struct pair *p)
+{
+    ccs_pfs(p, 0, IKE_DH_ECP_384);
+    ccs_pfs(p, 0, IKE_DH_ECP_256);
+    ccs_pfs(p, 1, IKE_DH_ECP_256);
+}
+
 static bool key_eq(const struct ike_key_export *a, const struct ike_key_export *b)
 {
     return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;

@@ -46,6 +46,9 @@ struct ike_sa *ccs_find(struct ccs *c, int idx, const uint8_t *spi_i, const uint
 void ccs_second_pair(struct pair *p);
 /* Adds PFS group `group` to every ESP proposal of side idx. */
 void ccs_pfs(struct pair *p, int idx, uint16_t group);
+/* PFS that costs one INVALID_KE_PAYLOAD round: side 0 offers ECP-384
+ * first, then ECP-256; side 1 takes only ECP-256. */
+void ccs_pfs_retry(struct pair *p);
 /* A installed on one side and B on the other are the two ends of one CHILD
  * SA pair: SPIs and keys cross over, and differ between directions. */
 void ccs_assert_pair(const struct ike_child_export *a, const struct ike_child_export *b);

@@ -347,6 +347,14 @@ void pair_establish(struct pair *p)
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_ESTABLISHED);
 }
 
+struct pair *pair_established(void)
+{
+    struct pair *p = pair_new();
+    pair_establish(p);
+    p->side[0].n_events = p->side[1].n_events = 0;
+    return p;
+}
+
 const char *pair_event_names(const struct pair_side *s, char *buf, size_t size)
 {
     size_t n = 0;
@@ -355,6 +363,12 @@ const char *pair_event_names(const struct pair_side *s, char *buf, size_t size)
         n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " " : "",
                               ike_event_type_name(s->events[i].type));
     return buf;
+}
+
+const char *pair_events(const struct pair_side *s)
+{
+    static char buf[512];
+    return pair_event_names(s, buf, sizeof(buf));
 }
 
 bool pair_log_has(const struct pair_side *s, const char *needle)

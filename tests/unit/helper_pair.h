@@ -102,9 +102,14 @@ size_t pair_run(struct pair *p);
 void pair_advance(struct pair *p, uint64_t ms);
 /* pair_start + pair_run; asserts both sides ESTABLISHED. */
 void pair_establish(struct pair *p);
+/* pair_new + pair_establish, then the events of the setup forgotten, so a
+ * test sees only what its own exchanges record. */
+struct pair *pair_established(void);
 
 /* "MSGID_UPDATE IKE_SA_ADD ..." */
 const char *pair_event_names(const struct pair_side *s, char *buf, size_t size);
+/* pair_event_names into a static buffer: valid until the next call. */
+const char *pair_events(const struct pair_side *s);
 bool pair_log_has(const struct pair_side *s, const char *needle);
 /* Copy of a datagram for later replay; free with pair_bytes_free. */
 uint8_t *pair_copy(const struct pair_dgram *d);

@@ -141,9 +141,7 @@ static void test_pfs_invalid_ke_retry(void **state)
     struct pair *p = c->p;
     char ev[256];
     ccs_second_pair(p);
-    ccs_pfs(p, 0, IKE_DH_ECP_384);
-    ccs_pfs(p, 0, IKE_DH_ECP_256);
-    ccs_pfs(p, 1, IKE_DH_ECP_256);
+    ccs_pfs_retry(p);
     ccs_establish(c, false);
     struct pair_side *i = &p->side[0], *r = &p->side[1];
     assert_string_equal(names_from(i, 3, ev, sizeof(ev)), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_ADD");

@@ -13,20 +13,6 @@
 #include "helper_pair.h"
 #include "sa_internal.h"
 
-static const char *events(const struct pair_side *s)
-{
-    static char buf[512];
-    return pair_event_names(s, buf, sizeof(buf));
-}
-
-static struct pair *established(void)
-{
-    struct pair *p = pair_new();
-    pair_establish(p);
-    p->side[0].n_events = p->side[1].n_events = 0;
-    return p;
-}
-
 static uint32_t child_in(const struct pair *p, int side)
 {
     return p->side[side].installed[0].spi_in;
@@ -35,18 +21,18 @@ static uint32_t child_in(const struct pair *p, int side)
 static void test_delete_child_initiator(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     uint32_t spi0 = child_in(p, 0), spi1 = child_in(p, 1);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[0].sa, spi0, &d), IKE_OK);
     assert_int_equal(p->n_queue, 1);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE");
     assert_int_equal(p->side[0].events[0].msgid.send_next, 3);
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(p->side[1].events[0].msgid.recv_next, 3);
     assert_int_equal(p->side[1].events[1].child_del_spi, spi1);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(p->side[0].events[1].child_del_spi, spi0);
     assert_int_equal(p->side[0].n_installed, 0);
     assert_int_equal(p->side[1].n_installed, 0);
@@ -68,15 +54,15 @@ static void test_delete_child_initiator(void **state)
 static void test_delete_child_responder(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     uint32_t spi1 = child_in(p, 1);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[1].sa, spi1, &d), IKE_OK);
     assert_int_equal(p->side[1].events[0].msgid.send_next, 1);
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(p->side[0].events[0].msgid.recv_next, 1);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(p->side[1].events[1].child_del_spi, spi1);
     assert_int_equal(p->side[0].n_installed + p->side[1].n_installed, 0);
     pair_free(p);
@@ -85,7 +71,7 @@ static void test_delete_child_responder(void **state)
 static void test_delete_child_bad_args(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[0].sa, 0x12345678, &d), IKE_E_INVALID_ARG);
     assert_int_equal(ike_sa_delete_child(NULL, 1, &d), IKE_E_INVALID_ARG);
@@ -98,7 +84,7 @@ static void test_delete_child_bad_args(void **state)
 static void test_delete_child_lost_and_duplicated(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[0].sa, child_in(p, 0), &d), IKE_OK);
     pair_drop(p, 0);
@@ -108,10 +94,10 @@ static void test_delete_child_lost_and_duplicated(void **state)
     assert_int_equal(pair_deliver(p, 0), IKE_OK); /* request */
     assert_int_equal(pair_deliver(p, 0), IKE_OK); /* duplicate: cached answer */
     assert_int_equal(ike_sa_stats(p->side[1].sa)->responses_resent, 1);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(pair_deliver(p, 0), IKE_OK);      /* first answer */
     assert_int_equal(pair_deliver(p, 0), IKE_E_STATE); /* second: nothing outstanding */
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(ike_sa_stats(p->side[0].sa)->dropped_msgid, 1);
     pair_free(p);
 }
@@ -121,14 +107,14 @@ static void test_delete_child_lost_and_duplicated(void **state)
 static void test_delete_child_crossed(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[0].sa, child_in(p, 0), &d), IKE_OK);
     assert_int_equal(ike_sa_delete_child(p->side[1].sa, child_in(p, 1), &d), IKE_OK);
     assert_int_equal(p->n_queue, 2);
     assert_int_equal(pair_run(p), 4);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL");
     assert_true(pair_log_has(&p->side[0], "crossed Deletes"));
     assert_true(pair_log_has(&p->side[1], "crossed Deletes"));
     assert_true(pair_log_has(&p->side[0], "received INFORMATIONAL response 2 [ SK ]"));
@@ -140,7 +126,7 @@ static void test_delete_child_crossed(void **state)
 static void test_delete_unknown_spi(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_sa *sa = p->side[0].sa;
     struct ike_msg m;
     uint32_t bogus = 0xdeadbeef;
@@ -150,7 +136,7 @@ static void test_delete_unknown_spi(void **state)
     assert_int_equal(ike_sa_send_request(sa, &m), IKE_OK);
     ike_msg_clear(&m);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_true(pair_log_has(&p->side[1], "SA deadbeef, which we do not have: ignored"));
     assert_int_equal(p->side[1].n_installed, 1);
     assert_int_equal(p->n_queue, 1); /* an (empty) answer */
@@ -160,18 +146,18 @@ static void test_delete_unknown_spi(void **state)
 static void test_delete_ike_initiator(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     uint32_t spi0 = child_in(p, 0), spi1 = child_in(p, 1);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete(p->side[0].sa, &d), IKE_OK);
     assert_int_equal(ike_sa_delete(p->side[0].sa, &d), IKE_OK); /* idempotent */
     assert_int_equal(p->n_queue, 1);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(p->side[1].events[1].child_del_spi, spi1);
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_DEAD);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(p->side[0].events[1].child_del_spi, spi0);
     assert_int_equal(ike_sa_state(p->side[0].sa), IKE_SA_STATE_DEAD);
     assert_int_equal(p->side[0].n_installed + p->side[1].n_installed, 0);
@@ -185,7 +171,7 @@ static void test_delete_ike_initiator(void **state)
 static void test_delete_ike_cancels_waiting(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *sa = p->side[0].sa;
     assert_int_equal(ike_sa_dpd(sa, &d), IKE_OK);                          /* running */
@@ -195,7 +181,8 @@ static void test_delete_ike_cancels_waiting(void **state)
     assert_int_equal(sa->queue.n, 2); /* DPD (running), IKE_DELETE */
     assert_int_equal(sa->queue.tasks[1].kind, IKE_TASK_IKE_DELETE);
     assert_int_equal(pair_run(p), 4);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]),
+                        "MSGID_UPDATE MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(ike_sa_state(sa), IKE_SA_STATE_DEAD);
     pair_free(p);
 }
@@ -203,12 +190,12 @@ static void test_delete_ike_cancels_waiting(void **state)
 static void test_delete_ike_responder(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete(p->side[1].sa, &d), IKE_OK);
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(ike_sa_state(p->side[0].sa), IKE_SA_STATE_DEAD);
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_DEAD);
     pair_free(p);
@@ -219,7 +206,7 @@ static void test_delete_ike_responder(void **state)
 static void test_delete_ike_answer_lost(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete(p->side[0].sa, &d), IKE_OK);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
@@ -230,7 +217,7 @@ static void test_delete_ike_answer_lost(void **state)
     for (size_t i = 0; i < n; i++) /* the dead responder ignores them */
         assert_int_equal(pair_deliver(p, 0), IKE_E_STATE);
     assert_int_equal(ike_sa_state(p->side[0].sa), IKE_SA_STATE_DEAD);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_true(pair_log_has(&p->side[0], "peer declared dead"));
     pair_free(p);
 }
@@ -254,10 +241,10 @@ static void test_delete_not_established(void **state)
 static void test_drop(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     ike_sa_drop(p->side[1].sa, "test");
     assert_int_equal(p->n_queue, 0);
-    assert_string_equal(events(&p->side[1]), "CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_DEAD);
     assert_int_equal(p->side[1].n_installed, 0);
     ike_sa_drop(p->side[1].sa, "again"); /* no second set of events */

@@ -16,12 +16,6 @@
 #define INTERVAL_S  10u
 #define INTERVAL_MS (INTERVAL_S * 1000u)
 
-static const char *events(const struct pair_side *s)
-{
-    static char buf[512];
-    return pair_event_names(s, buf, sizeof(buf));
-}
-
 static struct pair *with_dpd(enum ike_dpd_mode mode, uint32_t retries)
 {
     struct pair *p = pair_new();
@@ -45,8 +39,8 @@ static void test_on_idle_probe(void **state)
     assert_int_equal(p->n_queue, 1);
     assert_int_equal(ike_sa_stats(p->side[0].sa)->dpd_sent, 1);
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     /* the answer counts as life: the next probe is an interval later */
     assert_int_equal(p->side[0].timer_due[IKE_TIMER_DPD], p->now + INTERVAL_MS);
     pair_advance(p, INTERVAL_MS);
@@ -118,7 +112,7 @@ static void test_peer_dead(void **state)
     assert_int_equal(ike_sa_stats(p->side[0].sa)->retransmits_sent, 2);
     /* 500 + 1000 + 2000 ms after the probe */
     assert_true(p->now >= INTERVAL_MS + 3500 && p->now < INTERVAL_MS + 3750);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(p->side[0].events[1].child_del_spi, spi);
     assert_int_equal(p->side[0].n_installed, 0);
     assert_true(pair_log_has(&p->side[0], "giving up on INFORMATIONAL request 2 after 2 "
@@ -145,7 +139,7 @@ static void test_probe_answer_duplicated(void **state)
     assert_int_equal(pair_deliver(p, 0), IKE_OK);      /* first answer */
     assert_int_equal(pair_deliver(p, 0), IKE_E_STATE); /* duplicate */
     assert_int_equal(ike_sa_stats(p->side[0].sa)->dropped_msgid, 1);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_false(p->side[0].timer_armed[IKE_TIMER_RETRANSMIT]);
     pair_free(p);
 }

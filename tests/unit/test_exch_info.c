@@ -15,20 +15,6 @@
 
 #include "sa_internal.h"
 
-static const char *events(const struct pair_side *s)
-{
-    static char buf[512];
-    return pair_event_names(s, buf, sizeof(buf));
-}
-
-static struct pair *established(void)
-{
-    struct pair *p = pair_new();
-    pair_establish(p);
-    p->side[0].n_events = p->side[1].n_events = 0;
-    return p;
-}
-
 /* side 0 sends an INFORMATIONAL request built by the test (outside the
  * queue, so side 0 will not accept the answer: only side 1 is checked). */
 static void send_raw(struct pair *p, struct ike_msg *m)
@@ -47,16 +33,16 @@ static void raw_init(struct pair *p, struct ike_msg *m)
 static void test_liveness_answered(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_dpd(p->side[0].sa, &d), IKE_OK);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
     assert_true(pair_log_has(&p->side[1], "received INFORMATIONAL request 2 [ SK ]"));
     assert_true(pair_log_has(&p->side[1], "liveness check 2 answered"));
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_int_equal(p->side[1].events[0].msgid.recv_next, 3);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE");
     assert_int_equal(p->side[0].events[0].msgid.send_next, 3);
     assert_false(p->side[0].timer_armed[IKE_TIMER_RETRANSMIT]);
     assert_int_equal(ike_sa_stats(p->side[0].sa)->dpd_sent, 1);
@@ -66,7 +52,7 @@ static void test_liveness_answered(void **state)
 static void test_error_and_status_notifies(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_msg m;
     uint32_t out = p->side[1].installed[0].spi_out;
     uint8_t spi[4] = {(uint8_t)(out >> 24), (uint8_t)(out >> 16), (uint8_t)(out >> 8),
@@ -96,7 +82,7 @@ static void test_error_and_status_notifies(void **state)
 static void test_invalid_syntax(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_msg m;
     struct ike_ts ts = pair_ts16(10, 1);
     raw_init(p, &m);
@@ -118,7 +104,7 @@ static void test_invalid_syntax(void **state)
     assert_int_equal(p->n_queue, 1);
     assert_true(pair_log_has(&p->side[1], "is malformed"));
     assert_true(pair_log_has(&p->side[1], "answered INVALID_SYNTAX"));
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_int_equal(p->side[1].events[0].msgid.recv_next, 3);
     assert_int_equal(pair_deliver(p, 0), IKE_E_STATE); /* side 0 ran no task */
     assert_true(pair_log_has(&p->side[0], "received INFORMATIONAL response 2 [ SK { "
@@ -174,7 +160,7 @@ static void test_initial_contact_drops_old(void **state)
     old->side[1].n_events = 0;
     ike_sa_drop(old->side[1].sa, "INITIAL_CONTACT from its peer");
     assert_int_equal(ike_sa_state(old->side[1].sa), IKE_SA_STATE_DEAD);
-    assert_string_equal(events(&old->side[1]), "CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&old->side[1]), "CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(old->n_queue, 0);
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_ESTABLISHED);
     pair_free(old);
@@ -211,7 +197,7 @@ static void test_informational_before_auth(void **state)
 static void test_crossed_probes_reordered(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *i = p->side[0].sa, *r = p->side[1].sa;
     assert_int_equal(ike_sa_dpd(i, &d), IKE_OK);
@@ -227,8 +213,8 @@ static void test_crossed_probes_reordered(void **state)
     assert_int_equal(i->recv_next, 1);
     assert_int_equal(r->send_next, 1);
     assert_int_equal(r->recv_next, 3);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE MSGID_UPDATE");
     assert_int_equal(ike_sa_stats(i)->dropped_msgid + ike_sa_stats(r)->dropped_msgid, 0);
     pair_free(p);
 }
@@ -238,7 +224,7 @@ static void test_crossed_probes_reordered(void **state)
 static void test_report_invalid_spi(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *i = p->side[0].sa;
     assert_int_equal(ike_sa_report_invalid_spi(i, 0x11112222, &d), IKE_OK);
@@ -265,7 +251,7 @@ static void test_report_invalid_spi(void **state)
 static void test_answer_invalid_ike_spi(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_dpd(p->side[0].sa, &d), IKE_OK);
     struct pair_dgram req = p->queue[0];
@@ -321,8 +307,9 @@ static void test_auth_failed_after_ike_auth(void **state)
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_DEAD);
     assert_true(pair_log_has(&p->side[1], "peer could not authenticate us (AUTHENTICATION_FAILED "
                                           "after IKE_AUTH, we sent ID fqdn:right.example)"));
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE IKE_SA_ADD CHILD_SA_ADD MSGID_UPDATE "
-                                             "CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]),
+                        "MSGID_UPDATE IKE_SA_ADD CHILD_SA_ADD MSGID_UPDATE "
+                        "CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(p->side[1].n_installed, 0);
     assert_int_equal(p->side[0].n_installed, 0);
     pair_free(p);

@@ -18,34 +18,7 @@
 
 #include "helper_pair.h"
 #include "helper_wire.h"
-
-static void hex(FILE *f, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "%02x", p[i]);
-}
-
-/* Wireshark's IKEv2 decryption table (UAT). */
-static void write_keys(const char *dir, const struct ike_sa_export *e)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/ikev2_decryption_table", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    hex(f, e->spi_i, 8);
-    fputc(',', f);
-    hex(f, e->spi_r, 8);
-    fputc(',', f);
-    hex(f, e->sk_ei.data, e->sk_ei.len);
-    fputc(',', f);
-    hex(f, e->sk_er.data, e->sk_er.len);
-    fprintf(f, ",\"AES-CBC-256 [RFC3602]\",");
-    hex(f, e->sk_ai.data, e->sk_ai.len);
-    fputc(',', f);
-    hex(f, e->sk_ar.data, e->sk_ar.len);
-    fprintf(f, ",\"HMAC_SHA2_256_128 [RFC4868]\"\n");
-    assert_int_equal(fclose(f), 0);
-}
+#include "helper_wire_check.h"
 
 static struct pair *exchanges(struct ike_cookie_jar *jar)
 {
@@ -73,37 +46,6 @@ static struct pair *exchanges(struct ike_cookie_jar *jar)
     return p;
 }
 
-static char *fields(const char *dir, const char *pcap, const char *filter, const char *field)
-{
-    const char *const args[] = {"-r", pcap, "-Y", filter, "-T", "fields", "-e", field, NULL};
-    int status = -1;
-    char *out = helper_wire_tshark(dir, args, &status);
-    if (!out || status != 0)
-        fail_msg("tshark -Y '%s' -e %s failed (exit %d)", filter, field, status);
-    return out;
-}
-
-static void expect(const char *dir, const char *pcap, const char *filter, const char *field,
-                   const char *want)
-{
-    char *got = fields(dir, pcap, filter, field);
-    if (strcmp(got, want) != 0)
-        fail_msg("tshark %s / %s:\n got: %s\nwant: %s", filter, field, got, want);
-    free(got);
-}
-
-static void cleanup(const char *dir)
-{
-    static const char *const files[] = {"x.pcap", "ikev2_decryption_table", "recent",
-                                        "recent_common"};
-    char path[256];
-    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
 static void test_info_wire(void **state)
 {
     (void)state;
@@ -114,36 +56,25 @@ static void test_info_wire(void **state)
     struct ike_cookie_jar *jar = NULL;
     assert_int_equal(ike_cookie_jar_new(&jar), IKE_OK);
     struct pair *p = exchanges(jar);
-    char dir[64] = "/tmp/haiked-info-wire-XXXXXX", pcap[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(pcap, sizeof(pcap), "%s/x.pcap", dir);
-    struct helper_wire_pcap pc;
-    helper_wire_pcap_open(&pc, pcap);
-    for (size_t k = 0; k < p->n_trace; k++)
-        helper_wire_pcap_add(&pc, p->trace[k].from == 0, HELPER_WIRE_PORT_IKE, p->trace[k].data,
-                             p->trace[k].len);
-    helper_wire_pcap_close(&pc);
-    write_keys(dir, &p->side[0].events[1].ike);
-    expect(dir, pcap,
-           "_ws.malformed || _ws.expert.severity >= 0x00600000 || "
-           "isakmp.ikev2.integrity_checksum",
-           "frame.number", "");
-    expect(dir, pcap, "isakmp", "isakmp.exchangetype",
-           "34\n34\n34\n34\n35\n35\n37\n37\n37\n37\n37\n37\n37\n37\n37\n37\n");
-    expect(dir, pcap, "isakmp.exchangetype == 37", "isakmp.messageid",
-           "0x00000002\n0x00000002\n0x00000000\n0x00000000\n0x00000005\n0x00000005\n"
-           "0x00000001\n0x00000001\n0x00000006\n0x00000006\n");
+    struct helper_wire_check w;
+    helper_wire_check_open(&w, "/tmp/haiked-info-wire-XXXXXX", p);
+    helper_wire_check_keys(&w, &p->side[0].events[1].ike, 1, HELPER_WIRE_WS_AES_CBC_256,
+                           HELPER_WIRE_WS_SHA2_256_128);
+    helper_wire_check_clean(&w);
+    helper_wire_check_expect(&w, "isakmp", "isakmp.exchangetype",
+                             "34\n34\n34\n34\n35\n35\n37\n37\n37\n37\n37\n37\n37\n37\n37\n37\n");
+    helper_wire_check_expect(
+        &w, "isakmp.exchangetype == 37", "isakmp.messageid",
+        "0x00000002\n0x00000002\n0x00000000\n0x00000000\n0x00000005\n0x00000005\n"
+        "0x00000001\n0x00000001\n0x00000006\n0x00000006\n");
     /* COOKIE: the stateless answer and the retry that echoes it first */
-    expect(dir, pcap, "isakmp.notify.msgtype == 16390", "frame.number", "2\n3\n");
+    helper_wire_check_expect(&w, "isakmp.notify.msgtype == 16390", "frame.number", "2\n3\n");
     /* decrypted: the sync notifies, the INVALID_SPI report, the Deletes */
-    expect(dir, pcap, "isakmp.notify.msgtype == 16422", "frame.number", "9\n10\n");
-    expect(dir, pcap, "isakmp.notify.msgtype == 16423", "frame.number", "9\n");
-    expect(dir, pcap, "isakmp.notify.msgtype == 11", "isakmp.notify.data", "11112222\n");
-    expect(dir, pcap, "isakmp.delete.protoid", "isakmp.delete.protoid", "3\n3\n1\n");
-    if (getenv("HAIKED_WIRE_KEEP"))
-        print_message("wire check files kept in %s\n", dir);
-    else
-        cleanup(dir);
+    helper_wire_check_expect(&w, "isakmp.notify.msgtype == 16422", "frame.number", "9\n10\n");
+    helper_wire_check_expect(&w, "isakmp.notify.msgtype == 16423", "frame.number", "9\n");
+    helper_wire_check_expect(&w, "isakmp.notify.msgtype == 11", "isakmp.notify.data", "11112222\n");
+    helper_wire_check_expect(&w, "isakmp.delete.protoid", "isakmp.delete.protoid", "3\n3\n1\n");
+    helper_wire_check_close(&w);
     pair_free(p);
     ike_cookie_jar_free(jar);
 }

@@ -15,40 +15,26 @@
 #include "helper_pair.h"
 #include "sa_internal.h"
 
-static const char *events(const struct pair_side *s)
-{
-    static char buf[512];
-    return pair_event_names(s, buf, sizeof(buf));
-}
-
-static struct pair *established(void)
-{
-    struct pair *p = pair_new();
-    pair_establish(p);
-    p->side[0].n_events = p->side[1].n_events = 0;
-    return p;
-}
-
 static void test_sync_basic(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_sa *i = p->side[0].sa, *r = p->side[1].sa;
     struct ike_diag d = {0};
     assert_true(ike_sa_peer_msgid_sync(i));
     assert_true(ike_sa_peer_msgid_sync(r));
     assert_int_equal(ike_sa_msgid_sync(i, 12, 5, 0, &d), IKE_OK);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE");
     assert_int_equal(p->side[0].events[0].msgid.send_next, 12);
     assert_int_equal(p->side[0].events[0].msgid.recv_next, 5);
     assert_true(pair_log_has(&p->side[0], "sent INFORMATIONAL request 0 [ SK { "
                                           "N(IKEV2_MESSAGE_ID_SYNC) } ]"));
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_int_equal(p->side[1].events[0].msgid.send_next, 5);
     assert_int_equal(p->side[1].events[0].msgid.recv_next, 12);
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE MSGID_UPDATE");
     assert_int_equal(p->side[0].events[1].msgid.send_next, 12);
     assert_int_equal(p->side[0].events[1].msgid.recv_next, 5);
     assert_true(pair_log_has(&p->side[0], "message IDs synced: send 12 recv 5"));
@@ -69,7 +55,7 @@ static void test_sync_basic(void **state)
 static void test_sync_from_responder(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *i = p->side[0].sa, *r = p->side[1].sa;
     assert_int_equal(i->recv_next, 0);
@@ -94,7 +80,7 @@ static void test_sync_from_responder(void **state)
 static void test_sync_takes_max(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *i = p->side[0].sa, *r = p->side[1].sa;
     r->send_next = 40; /* as if side 1 had sent many requests */
@@ -127,7 +113,7 @@ static enum ike_status xfer(struct pair *from, struct ike_sa *sa)
 static void test_takeover(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa_export ex;
     assert_int_equal(ike_sa_export(p->side[0].sa, &ex, &d), IKE_OK);
@@ -181,7 +167,7 @@ static void test_takeover(void **state)
 static void test_sync_retransmitted(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     /* side 1's receive window stays at 2, its send counter moves to 3 */
     assert_int_equal(ike_sa_msgid_sync(p->side[0].sa, 2, 3, 0, &d), IKE_OK);
@@ -190,7 +176,7 @@ static void test_sync_retransmitted(void **state)
     pair_advance(p, IKE_RETRANSMIT_BASE_MS);
     assert_int_equal(pair_deliver(p, 0), IKE_OK); /* from the sync cache */
     assert_int_equal(ike_sa_stats(p->side[1].sa)->responses_resent, 1);
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE");
     assert_int_equal(pair_deliver(p, 0), IKE_OK);
     assert_true(pair_log_has(&p->side[0], "message IDs synced: send 2 recv 3"));
     /* the normal responder cache was left alone: a late retransmission of
@@ -213,7 +199,7 @@ static void test_sync_retransmitted(void **state)
 static void test_sync_nonce_mismatch(void **state)
 {
     (void)state;
-    struct pair *p = established();
+    struct pair *p = pair_established();
     struct ike_diag d = {0};
     struct ike_sa *i = p->side[0].sa;
     assert_int_equal(ike_sa_msgid_sync(i, 9, 0, 0, &d), IKE_OK);
@@ -287,7 +273,7 @@ static void test_sync_refused(void **state)
     pair_free(p);
 
     /* not while a request is outstanding */
-    p = established();
+    p = pair_established();
     assert_int_equal(ike_sa_dpd(p->side[0].sa, &d), IKE_OK);
     assert_int_equal(ike_sa_msgid_sync(p->side[0].sa, 5, 5, 0, &d), IKE_E_STATE);
     assert_int_equal(ike_sa_msgid_sync(NULL, 5, 5, 0, &d), IKE_E_INVALID_ARG);

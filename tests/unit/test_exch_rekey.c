@@ -42,6 +42,17 @@ static void assert_rekeyed(struct ccs *c, uint32_t old_in0, uint32_t old_in1)
     assert_null(ccs_installed(p, 1, old_in1));
 }
 
+/* The IKE SA and its first CHILD SA pair up, events cleared; old0/old1:
+ * that pair's inbound SPIs on side 0 / side 1. */
+static struct ccs *established(uint32_t *old0, uint32_t *old1)
+{
+    struct ccs *c = ccs_new();
+    ccs_establish(c, true);
+    *old0 = first_spi_in(c->p->side[0].sa);
+    *old1 = first_spi_in(c->p->side[1].sa);
+    return c;
+}
+
 static void rekey_by(int by, bool pfs)
 {
     struct ccs *c = ccs_new();
@@ -150,9 +161,7 @@ static void test_rekey_reuses_pfs_group(void **state)
     struct pair *p = c->p;
     char ev[256];
     ccs_second_pair(p);
-    ccs_pfs(p, 0, IKE_DH_ECP_384);
-    ccs_pfs(p, 0, IKE_DH_ECP_256);
-    ccs_pfs(p, 1, IKE_DH_ECP_256);
+    ccs_pfs_retry(p);
     ccs_establish(c, true);
     struct ike_child_export b0 = ccs_child(p->side[0].sa, 1);
     assert_int_equal(b0.pfs_group, IKE_DH_ECP_256);
@@ -200,10 +209,9 @@ static void test_rekey_unknown_child(void **state)
 static void test_rekey_while_deleting(void **state)
 {
     (void)state;
-    struct ccs *c = ccs_new();
+    uint32_t old0, old1;
+    struct ccs *c = established(&old0, &old1);
     struct pair *p = c->p;
-    ccs_establish(c, true);
-    uint32_t old0 = first_spi_in(p->side[0].sa), old1 = first_spi_in(p->side[1].sa);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_delete_child(p->side[1].sa, old1, &d), IKE_OK);
     assert_int_equal(ike_sa_child_rekey(p->side[0].sa, old0, &d), IKE_OK);
@@ -229,10 +237,9 @@ static void test_rekey_while_deleting(void **state)
 static void test_rekey_queued_twice(void **state)
 {
     (void)state;
-    struct ccs *c = ccs_new();
+    uint32_t old0, old1;
+    struct ccs *c = established(&old0, &old1);
     struct pair *p = c->p;
-    ccs_establish(c, true);
-    uint32_t old0 = first_spi_in(p->side[0].sa), old1 = first_spi_in(p->side[1].sa);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_child_rekey(p->side[0].sa, old0, &d), IKE_OK);
     assert_int_equal(ike_sa_child_rekey(p->side[0].sa, old0, &d), IKE_OK);
@@ -249,11 +256,10 @@ static void test_rekey_queued_twice(void **state)
 static void test_rekey_lost_messages(void **state)
 {
     (void)state;
-    struct ccs *c = ccs_new();
+    uint32_t old0, old1;
+    struct ccs *c = established(&old0, &old1);
     struct pair *p = c->p;
     char ev[256];
-    ccs_establish(c, true);
-    uint32_t old0 = first_spi_in(p->side[0].sa), old1 = first_spi_in(p->side[1].sa);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_child_rekey(p->side[0].sa, old0, &d), IKE_OK);
     pair_drop(p, 0); /* request lost */
@@ -275,10 +281,9 @@ static void test_rekey_lost_messages(void **state)
 static void test_rekey_duplicated(void **state)
 {
     (void)state;
-    struct ccs *c = ccs_new();
+    uint32_t old0, old1;
+    struct ccs *c = established(&old0, &old1);
     struct pair *p = c->p;
-    ccs_establish(c, true);
-    uint32_t old0 = first_spi_in(p->side[0].sa), old1 = first_spi_in(p->side[1].sa);
     struct ike_diag d = {0};
     assert_int_equal(ike_sa_child_rekey(p->side[0].sa, old0, &d), IKE_OK);
     pair_dup(p, 0);

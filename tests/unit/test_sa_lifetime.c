@@ -13,12 +13,6 @@
 #include "helper_pair.h"
 #include "sa_internal.h"
 
-static const char *events(const struct pair_side *s)
-{
-    static char buf[512];
-    return pair_event_names(s, buf, sizeof(buf));
-}
-
 static void clear_events(struct pair *p)
 {
     p->side[0].n_events = p->side[1].n_events = 0;
@@ -43,8 +37,8 @@ static void test_child_hard_deletes(void **state)
     assert_int_equal(p->n_queue, 1);
     assert_true(pair_log_has(&p->side[0], "hard lifetime reached, deleting"));
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL");
     assert_int_equal(p->side[0].n_installed + p->side[1].n_installed, 0);
     assert_false(p->side[0].timer_armed[IKE_TIMER_CHILD_LIFETIME]);
     assert_int_equal(ike_sa_state(p->side[0].sa), IKE_SA_STATE_ESTABLISHED);
@@ -126,8 +120,8 @@ static void test_ike_hard_deletes(void **state)
     pair_advance(p, 120000);
     assert_true(pair_log_has(&p->side[1], "hard lifetime reached: deleting the IKE SA"));
     assert_int_equal(pair_run(p), 2);
-    assert_string_equal(events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
-    assert_string_equal(events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[0]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
+    assert_string_equal(pair_events(&p->side[1]), "MSGID_UPDATE CHILD_SA_DEL IKE_SA_DEL");
     assert_int_equal(ike_sa_state(p->side[0].sa), IKE_SA_STATE_DEAD);
     assert_int_equal(ike_sa_state(p->side[1].sa), IKE_SA_STATE_DEAD);
     pair_free(p);
