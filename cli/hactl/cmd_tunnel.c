@@ -217,7 +217,9 @@ const struct hactl_cmd hactl_cmd_tunnel = {
     .summary = "tunnel list, CHILD SA details, bring up/down, flush",
     .help = "tunnel summary\n"
             "    One line per gateway: peer, state, selectors (total/up), packets and\n"
-            "    errors (like FortiOS `get vpn ipsec tunnel summary`).\n"
+            "    errors (like FortiOS `get vpn ipsec tunnel summary`). A dial-up\n"
+            "    gateway (remote-gw any) has one line per peer, NAME_0, NAME_1, ...\n"
+            "    (numbered by the peer's oldest IKE SA); without peers, one line NAME.\n"
             "tunnel show NAME\n"
             "    Gateway NAME's selectors (phase 2) and their CHILD SAs: SPIs in/out,\n"
             "    algorithms, selectors, age/lifetime/rekey, packet/byte/error counters\n"

@@ -10,12 +10,15 @@ int ctl_h_tunnel_summary(struct ctl_req *r)
 {
     struct ctl_arena *a = r->arena;
     Ctl__TunnelSummaryResult *res = CTL_NEW(a, Ctl__TunnelSummaryResult, tunnel_summary_result);
-    size_t n = gw_count(r->ctx->d);
+    /* Dial-up gateways list one entry per peer (ctl_v_summaries). */
+    size_t n = 0;
+    for (struct gateway *gw = gw_first(r->ctx->d); gw; gw = gw_next(gw))
+        n += ctl_v_summary_count(gw);
     if (!res || !(res->tunnels = ctl_arena_calloc(a, n ? n : 1, sizeof(*res->tunnels))))
         return -1;
     ctl_v_refresh_counters(r->ctx->d, NULL);
-    for (struct gateway *gw = gw_first(r->ctx->d); gw && res->n_tunnels < n; gw = gw_next(gw))
-        if (!(res->tunnels[res->n_tunnels++] = ctl_v_summary(r, gw)))
+    for (struct gateway *gw = gw_first(r->ctx->d); gw; gw = gw_next(gw))
+        if (ctl_v_summaries(r, gw, res->tunnels, n, &res->n_tunnels) != 0)
             return -1;
     r->resp->result_case = CTL__RESPONSE__RESULT_TUNNEL_SUMMARY;
     r->resp->tunnel_summary = res;

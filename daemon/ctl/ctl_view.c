@@ -481,8 +481,21 @@ static void counters_add(Ctl__Counters *sum, const Ctl__Counters *c)
     sum->integrity_errors += c->integrity_errors;
 }
 
-/* Sum of the CHILD SAs' data-plane counters. */
-static Ctl__Counters *gw_counters_sum(struct ctl_arena *a, struct gateway *gw)
+static void child_counters_add(Ctl__Counters *sum, const struct dp_child *c)
+{
+    Ctl__Counters one = CTL__COUNTERS__INIT;
+    one.rx_packets = c->ctr.packets_in;
+    one.rx_bytes = c->ctr.bytes_in;
+    one.rx_errors = c->ctr.dropped_replay + c->ctr.dropped_integrity + c->ctr.dropped_other;
+    one.tx_packets = c->ctr.packets_out;
+    one.tx_bytes = c->ctr.bytes_out;
+    one.replay_errors = c->ctr.dropped_replay;
+    one.integrity_errors = c->ctr.dropped_integrity;
+    counters_add(sum, &one);
+}
+
+/* An all-zero sum with every field present (a stable shape for scripts). */
+static Ctl__Counters *counters_zero(struct ctl_arena *a)
 {
     Ctl__Counters *sum = CTL_NEW(a, Ctl__Counters, counters);
     if (!sum)
@@ -490,18 +503,18 @@ static Ctl__Counters *gw_counters_sum(struct ctl_arena *a, struct gateway *gw)
     sum->has_rx_packets = sum->has_rx_bytes = sum->has_rx_errors = true;
     sum->has_tx_packets = sum->has_tx_bytes = sum->has_tx_errors = true;
     sum->has_replay_errors = sum->has_integrity_errors = true;
+    return sum;
+}
+
+/* Sum of the CHILD SAs' data-plane counters. */
+static Ctl__Counters *gw_counters_sum(struct ctl_arena *a, struct gateway *gw)
+{
+    Ctl__Counters *sum = counters_zero(a);
+    if (!sum)
+        return NULL;
     for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs))
-        for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c)) {
-            Ctl__Counters one = CTL__COUNTERS__INIT;
-            one.rx_packets = c->ctr.packets_in;
-            one.rx_bytes = c->ctr.bytes_in;
-            one.rx_errors = c->ctr.dropped_replay + c->ctr.dropped_integrity + c->ctr.dropped_other;
-            one.tx_packets = c->ctr.packets_out;
-            one.tx_bytes = c->ctr.bytes_out;
-            one.replay_errors = c->ctr.dropped_replay;
-            one.integrity_errors = c->ctr.dropped_integrity;
-            counters_add(sum, &one);
-        }
+        for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c))
+            child_counters_add(sum, c);
     return sum;
 }
 
@@ -673,6 +686,9 @@ Ctl__TunnelSummary *ctl_v_summary(struct ctl_req *r, struct gateway *gw)
     if (!m)
         return NULL;
     m->name = ctl_arena_strdup(a, gw->name);
+    m->gateway = ctl_arena_strdup(a, gw->name);
+    m->has_dialup = m->has_ike_sas = true;
+    m->ike_sas = (uint32_t)gw->n_sas;
     m->vdom = ctl_arena_strdup(a, ctl_v_vdom(gw));
     m->state = ctl_arena_strdup(a, gw_state_name(gw->state));
     struct gw_sa *gs = gw_sa_first(gw);
@@ -689,4 +705,104 @@ Ctl__TunnelSummary *ctl_v_summary(struct ctl_req *r, struct gateway *gw)
     }
     m->counters = gw_counters_sum(a, gw);
     return m;
+}
+
+/* ---- dial-up peers --------------------------------------------------------- */
+
+static bool is_dialup(const struct gateway *gw)
+{
+    return gw->cfg && gw->cfg->remote_any;
+}
+
+/* An SA that belongs in a peer listing (libike SA attached, not freed). */
+static const struct ike_addr *sa_peer(const struct gw_sa *gs)
+{
+    return gs->sa && !gs->dying ? ike_sa_remote_addr(gs->sa) : NULL;
+}
+
+/* True when an SA before gs in the gateway's list has the same peer:
+ * that one already produced the entry. */
+static bool peer_seen(struct gateway *gw, const struct gw_sa *gs, const struct ike_addr *peer)
+{
+    for (struct gw_sa *o = gw_sa_first(gw); o && o != gs; o = gw_sa_next(o)) {
+        const struct ike_addr *p = sa_peer(o);
+        if (p && ike_addr_equal(p, peer))
+            return true;
+    }
+    return false;
+}
+
+size_t ctl_v_summary_count(struct gateway *gw)
+{
+    return is_dialup(gw) && gw->n_sas ? gw->n_sas : 1;
+}
+
+/* One dial-up peer: state and counters over the gateway's SAs with it. */
+static Ctl__TunnelSummary *peer_summary(struct ctl_req *r, struct gateway *gw,
+                                        const struct ike_addr *peer, uint32_t idx)
+{
+    struct ctl_arena *a = r->arena;
+    Ctl__TunnelSummary *m = CTL_NEW(a, Ctl__TunnelSummary, tunnel_summary);
+    Ctl__Counters *sum = counters_zero(a);
+    if (!m || !sum)
+        return NULL;
+    m->name = ctl_arena_printf(a, "%s_%u", gw->name, idx);
+    m->gateway = ctl_arena_strdup(a, gw->name);
+    m->vdom = ctl_arena_strdup(a, ctl_v_vdom(gw));
+    m->remote = ctl_v_endpoint(a, peer);
+    m->has_dialup = m->has_peer_index = m->has_ike_sas = true;
+    m->dialup = true;
+    m->peer_index = idx;
+    m->has_selectors_total = m->has_selectors_up = true;
+    bool up = false;
+    size_t n_sel = gw->cfg ? gw->cfg->n_selectors : 0;
+    m->selectors_total = (uint32_t)n_sel;
+    for (size_t i = 0; i < n_sel; i++) {
+        const char *sel = gw->cfg->selectors[i].name;
+        bool sel_up = false;
+        for (struct gw_sa *gs = gw_sa_first(gw); gs && sel && !sel_up; gs = gw_sa_next(gs)) {
+            const struct ike_addr *p = sa_peer(gs);
+            if (!p || !ike_addr_equal(p, peer))
+                continue;
+            for (const struct dp_child *c = gw_child_first(gs); c && !sel_up; c = gw_child_next(c))
+                sel_up = strcmp(c->child_name, sel) == 0;
+        }
+        m->selectors_up += sel_up;
+    }
+    for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs)) {
+        const struct ike_addr *p = sa_peer(gs);
+        if (!p || !ike_addr_equal(p, peer))
+            continue;
+        m->ike_sas++;
+        up = up || (gs->established_ms && !gs->deleting);
+        for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c))
+            child_counters_add(sum, c);
+    }
+    /* The gateway's own state names; an admin-down gateway says so. */
+    enum gw_state st = up ? GW_STATE_UP : GW_STATE_CONNECTING;
+    if (gw->state == GW_STATE_ADMIN_DOWN)
+        st = GW_STATE_ADMIN_DOWN;
+    m->state = ctl_arena_strdup(a, gw_state_name(st));
+    m->counters = sum;
+    return m;
+}
+
+int ctl_v_summaries(struct ctl_req *r, struct gateway *gw, Ctl__TunnelSummary **out, size_t cap,
+                    size_t *n)
+{
+    size_t before = *n;
+    if (is_dialup(gw)) {
+        uint32_t idx = 0;
+        for (struct gw_sa *gs = gw_sa_first(gw); gs && *n < cap; gs = gw_sa_next(gs)) {
+            const struct ike_addr *p = sa_peer(gs);
+            if (!p || peer_seen(gw, gs, p))
+                continue;
+            if (!(out[(*n)++] = peer_summary(r, gw, p, idx++)))
+                return -1;
+        }
+    }
+    /* Static gateway, or dial-up without a peer: the gateway line. */
+    if (*n == before && *n < cap && !(out[(*n)++] = ctl_v_summary(r, gw)))
+        return -1;
+    return 0;
 }

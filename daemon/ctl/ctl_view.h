@@ -39,6 +39,14 @@ Ctl__Gateway *ctl_v_gateway(struct ctl_req *r, struct gateway *gw, bool with_sas
 Ctl__IkeSa *ctl_v_ike_sa(struct ctl_req *r, struct gw_sa *gs);
 Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struct dp_child *c);
 Ctl__TunnelSummary *ctl_v_summary(struct ctl_req *r, struct gateway *gw);
+/* `tunnel summary` entries of one gateway: one for a static gateway (and
+ * for a dial-up one without peers), else one per dial-up peer address
+ * (IKE SAs with the same remote address:port, e.g. during a rekey, are one
+ * peer), named GATEWAY_0, GATEWAY_1, ... in the order the peers' oldest IKE
+ * SAs were created. ctl_v_summary_count() is an upper bound for out[]. */
+size_t ctl_v_summary_count(struct gateway *gw);
+int ctl_v_summaries(struct ctl_req *r, struct gateway *gw, Ctl__TunnelSummary **out, size_t cap,
+                    size_t *n);
 struct net_counters;
 Ctl__NetStats *ctl_v_net_stats(struct ctl_arena *a, const struct net_counters *c);
 /* The VDOM name of a gateway ("root" without VDOMs). */

@@ -39,12 +39,20 @@ static const char fx_conf[] =
     "    proposal = \"aes256gcm16-prfsha512-ecp521\"; passive = true;\n"
     "    selectors = ( { name = \"all\"; local-subnet = \"192.0.2.0/25\";\n"
     "                    remote-subnet = \"192.0.2.128/25\"; proposal = \"aes256gcm16\"; } ); }\n"
-    ");\n";
+    "%s);\n";
+
+/* ctl_fixture_init_dialup(): a dial-up gateway "dial" (remote-gw any). */
+static const char fx_dial_conf[] =
+    ",\n  { name = \"dial\"; local-gw = \"203.0.113.1\"; remote-gw = \"any\";\n"
+    "    proposal = \"aes256-sha512\"; dhgrp = \"21\";\n"
+    "    selectors = ( { name = \"road\"; local-subnet = \"192.0.2.0/25\";\n"
+    "                    remote-subnet = \"0.0.0.0/0\"; proposal = \"aes256-sha512\"; } ); }\n";
 
 static const char fx_secrets[] = "secrets = (\n"
                                  "  { gateway = \"hq\"; psk = \"test psk for hq\"; },\n"
                                  "  { gateway = \"branch\"; psk = \"test psk for branch\"; }\n"
-                                 ");\n";
+                                 "%s);\n";
+static const char fx_dial_secrets[] = ",\n  { gateway = \"dial\"; psk = \"test psk for dial\"; }\n";
 
 static int write_file(const char *path, const char *text, mode_t mode)
 {
@@ -89,19 +97,28 @@ static void ts4(struct ike_ts_export *t, const char *start, const char *end)
     t->end_port = 65535;
 }
 
-/* hq's IKE SA: responder, AES-256-CBC / HMAC-SHA2-512 / ecp521, peer
- * behind a NAT, like the seed's `diagnose vpn ike gateway list`. */
-static struct gw_sa *add_ike_sa(struct daemon *d, struct gateway *gw)
+struct fx_peer {
+    const char *addr;
+    uint16_t port;
+    const char *spi_i, *spi_r; /* hex */
+};
+
+static const struct fx_peer fx_hq_peer = {"203.0.113.2", 4500, FX_IKE_SPI_I, FX_IKE_SPI_R};
+
+/* An established IKE SA of gw with peer p: responder, AES-256-CBC /
+ * HMAC-SHA2-512 / ecp521, peer behind a NAT, like the seed's `diagnose vpn
+ * ike gateway list`. */
+static struct gw_sa *add_ike_sa(struct daemon *d, struct gateway *gw, const struct fx_peer *p)
 {
     struct ike_sa_export ex;
     memset(&ex, 0, sizeof(ex));
     ex.version = IKE_EXPORT_VERSION;
-    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "hq");
-    hex_in(ex.spi_i, FX_IKE_SPI_I);
-    hex_in(ex.spi_r, FX_IKE_SPI_R);
+    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "%s", gw->name);
+    hex_in(ex.spi_i, p->spi_i);
+    hex_in(ex.spi_r, p->spi_r);
     ex.initiator = false;
     addr4(&ex.local, "203.0.113.1", 4500);
-    addr4(&ex.remote, "203.0.113.2", 4500);
+    addr4(&ex.remote, p->addr, p->port);
     ex.nat_remote = true;
     ex.encr_id = IKE_ENCR_AES_CBC;
     ex.encr_key_bits = 256;
@@ -120,7 +137,7 @@ static struct gw_sa *add_ike_sa(struct daemon *d, struct gateway *gw)
     memcpy(ex.local_id.data, "gw1.example.com", 15);
     ex.remote_id.type = IKE_ID_IPV4_ADDR;
     ex.remote_id.len = 4;
-    inet_pton(AF_INET, "203.0.113.2", ex.remote_id.data);
+    inet_pton(AF_INET, p->addr, ex.remote_id.data);
     ex.msgid_send_next = 0;
     ex.msgid_recv_next = 2;
     ex.soft_left_ms = 85594000;
@@ -140,7 +157,7 @@ static struct gw_sa *add_ike_sa(struct daemon *d, struct gateway *gw)
     gs->established_ms = gs->created_ms;
     gs->msgid_recv_next = 2;
     gw->state = GW_STATE_UP;
-    gw->counters.ike_sa_established = 1;
+    gw->counters.ike_sa_established++;
     return gs;
 }
 
@@ -192,17 +209,18 @@ static int add_child(struct daemon *d, struct gw_sa *gs)
     return 0;
 }
 
-static int fixture_runtime(struct ctl_fixture *fx)
+static int fixture_runtime(struct ctl_fixture *fx, bool dialup)
 {
-    char path[64], conf[4096], err[256];
+    char path[64], conf[4096], secrets[1024], err[256];
     memset(fx, 0, sizeof(*fx));
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/ctlfx_XXXXXX");
     if (!mkdtemp(fx->dir))
         return -1;
     snprintf(fx->sock, sizeof(fx->sock), "%s/run/haiked.sock", fx->dir);
-    snprintf(conf, sizeof(conf), fx_conf, fx->sock, fx->dir);
+    snprintf(conf, sizeof(conf), fx_conf, fx->sock, fx->dir, dialup ? fx_dial_conf : "");
+    snprintf(secrets, sizeof(secrets), fx_secrets, dialup ? fx_dial_secrets : "");
     snprintf(path, sizeof(path), "%s/secrets.conf", fx->dir);
-    if (write_file(path, fx_secrets, 0600) != 0)
+    if (write_file(path, secrets, 0600) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/haiked.conf", fx->dir);
     if (write_file(path, conf, 0644) != 0)
@@ -221,7 +239,7 @@ static int fixture_runtime(struct ctl_fixture *fx)
         return -1;
     }
     struct gateway *hq = gw_find(&fx->d, "hq");
-    struct gw_sa *gs = hq ? add_ike_sa(&fx->d, hq) : NULL;
+    struct gw_sa *gs = hq ? add_ike_sa(&fx->d, hq, &fx_hq_peer) : NULL;
     if (!gs || add_child(&fx->d, gs) != 0)
         return -1;
     hq->dpd.probes_sent = 4;
@@ -233,6 +251,19 @@ static int fixture_runtime(struct ctl_fixture *fx)
     hq->counters.dropped[GW_DROP_MALFORMED] = 2;
     hq->counters.dropped[GW_DROP_INTEGRITY] = 1;
     daemon_vdom(&fx->d, "root")->net.ctr.dropped[GW_DROP_UNKNOWN_SPI] = 5;
+    if (dialup) {
+        /* Two road warriors on "dial"; the first one twice (an IKE SA and
+         * the one replacing it, as during a reauthentication). */
+        static const struct fx_peer peers[] = {
+            {"198.51.100.7", 4500, "1111111111111111", "2222222222222222"},
+            {"198.51.100.9", 500, "3333333333333333", "4444444444444444"},
+            {"198.51.100.7", 4500, "5555555555555555", "6666666666666666"},
+        };
+        struct gateway *dial = gw_find(&fx->d, "dial");
+        for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+            if (!dial || !add_ike_sa(&fx->d, dial, &peers[i]))
+                return -1;
+    }
     return 0;
 }
 
@@ -247,15 +278,15 @@ static void remove_dir(struct ctl_fixture *fx)
 
 int ctl_fixture_init_runtime(struct ctl_fixture *fx)
 {
-    int rc = fixture_runtime(fx);
+    int rc = fixture_runtime(fx, false);
     remove_dir(fx);
     return rc;
 }
 
-int ctl_fixture_init(struct ctl_fixture *fx)
+static int fixture_init(struct ctl_fixture *fx, bool dialup)
 {
     char err[256];
-    if (fixture_runtime(fx) != 0)
+    if (fixture_runtime(fx, dialup) != 0)
         return -1;
     struct ctl_server_opts o = {.d = &fx->d, .log = &fx->d.log};
     fx->srv = ctl_server_start(fx->base, fx->sock, &o, err, sizeof(err));
@@ -264,6 +295,16 @@ int ctl_fixture_init(struct ctl_fixture *fx)
         return -1;
     }
     return 0;
+}
+
+int ctl_fixture_init(struct ctl_fixture *fx)
+{
+    return fixture_init(fx, false);
+}
+
+int ctl_fixture_init_dialup(struct ctl_fixture *fx)
+{
+    return fixture_init(fx, true);
 }
 
 void ctl_fixture_free(struct ctl_fixture *fx)

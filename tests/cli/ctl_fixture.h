@@ -35,6 +35,9 @@ struct ctl_fixture {
 
 /* 0, or -1 after printing why. */
 int ctl_fixture_init(struct ctl_fixture *fx);
+/* Also gateway "dial" (remote-gw any, selector "road") with established
+ * IKE SAs from 198.51.100.7:4500 (two: old and new) and 198.51.100.9:500. */
+int ctl_fixture_init_dialup(struct ctl_fixture *fx);
 /* Without the socket (for the fuzz target): the runtime only, the temp
  * directory already removed. */
 int ctl_fixture_init_runtime(struct ctl_fixture *fx);

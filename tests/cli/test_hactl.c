@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "ctl_fixture.h"
 #include "hactl.h"
@@ -134,6 +135,58 @@ static void test_tunnel_summary(void **state)
     assert_json(r.out, "len(j['tunnels']) == 2 and j['tunnels'][0]['name'] == 'hq' and "
                        "j['tunnels'][0]['selectors_up'] == 1 and "
                        "j['tunnels'][0]['counters']['tx_packets'] == 10");
+}
+
+static int setup_dialup(void **state)
+{
+    struct ctl_fixture *fx = calloc(1, sizeof(*fx));
+    if (ctl_fixture_init_dialup(fx) != 0)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+/* A dial-up gateway lists one entry per peer (FortiOS's NAME_0, NAME_1);
+ * the two IKE SAs of one peer are one entry; static gateways stay one
+ * line each. */
+static void test_tunnel_summary_dialup(void **state)
+{
+    struct run r;
+    HACTL(*state, &r, "tunnel", "summary");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "'hq' 203.0.113.2:4500 vd=root state=up selectors(total,up): 2/1");
+    assert_has(r.out, "'dial_0' 198.51.100.7:4500 vd=root state=up selectors(total,up): 1/0");
+    assert_has(r.out, "'dial_1' 198.51.100.9:500 vd=root state=up selectors(total,up): 1/0");
+    if (strstr(r.out, "'dial'") || strstr(r.out, "'dial_2'"))
+        fail_msg("dial-up gateway listed as a whole or a peer twice:\n%s", r.out);
+    HACTL(*state, &r, "--json", "tunnel", "summary");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "[t['name'] for t in j['tunnels']] == ['hq', 'branch', 'dial_0', 'dial_1']");
+    assert_json(r.out, "[t['gateway'] for t in j['tunnels']] == ['hq', 'branch', 'dial', 'dial']");
+    assert_json(r.out, "[t['dialup'] for t in j['tunnels']] == [False, False, True, True] and "
+                       "[t.get('peer_index') for t in j['tunnels']] == [None, None, 0, 1]");
+    assert_json(r.out, "[t['ike_sas'] for t in j['tunnels']] == [1, 0, 2, 1] and "
+                       "j['tunnels'][3]['remote'] == {'addr': '198.51.100.9', 'port': 500}");
+    /* Unchanged for static gateways (backward compatible). */
+    assert_json(r.out, "j['tunnels'][0]['selectors_up'] == 1 and "
+                       "j['tunnels'][0]['counters']['tx_packets'] == 10 and "
+                       "j['tunnels'][2]['counters']['tx_packets'] == 0");
+}
+
+/* Without peers a dial-up gateway is one line with its own name. */
+static void test_tunnel_summary_dialup_idle(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct run r;
+    HACTL(fx, &r, "tunnel", "down", "dial");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    /* Let the loop free the deleted SAs. */
+    for (int i = 0; i < 50 && gw_find(&fx->d, "dial")->n_sas; i++)
+        event_base_loop(fx->base, EVLOOP_NONBLOCK);
+    HACTL(fx, &r, "--json", "tunnel", "summary");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "[t['name'] for t in j['tunnels']][2:] == ['dial'] and "
+                       "j['tunnels'][2]['dialup'] is False and j['tunnels'][2]['state'] == 'down'");
 }
 
 static void test_gateway_list(void **state)
@@ -360,6 +413,8 @@ int main(void)
         T(test_tunnel_show),           T(test_status),
         T(test_debug_filter),          T(test_debug_filter_really_filters),
         T(test_errors_and_exit_codes), T(test_actions),
+        cmocka_unit_test_setup_teardown(test_tunnel_summary_dialup, setup_dialup, teardown),
+        cmocka_unit_test_setup_teardown(test_tunnel_summary_dialup_idle, setup_dialup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -244,11 +244,11 @@ def test_child_rekeys_under_ping(esp_lab, role):
     wait_for(lambda: len(child_counters(t.haiked_children())) == 1, 10, "old SAs deleted")
 
 
-def test_haiked_to_haiked(esp_lab):
-    """Two haikeds without a NAT: plain ESP (IP protocol 50) through the raw
-    socket path. (ESP-in-UDP is covered by the strongSwan tests: the config's
-    nattraversal = "forced" does not reach libike yet.)"""
-    natt = "enable"
+@pytest.mark.parametrize("natt", ["enable", "forced"])
+def test_haiked_to_haiked(esp_lab, natt):
+    """Two haikeds without a NAT: with nattraversal "enable", plain ESP (IP
+    protocol 50) through the raw socket path; with "forced", both move to
+    4500 and ESP goes UDP-encapsulated through the IKE socket."""
     gi, gr = topo.gateway_pair(esp_lab)
     ike, esp = SUITES["aes256gcm16-prfsha512-ecp521"]
 
