@@ -63,7 +63,8 @@ grep -q '^/usr/sbin/haiked$' "$OUT/before.txt" &&
 
 # Purge on any exit; the after-check runs in the normal path below.
 CNS=hkcoro$$
-trap 'rc=$?; ip netns del "$CNS" 2>/dev/null; [ -z "$(installed)" ] || purge; exit $rc' EXIT
+# set -e is still on inside the trap: nothing in it may end the script early.
+trap 'rc=$?; ip netns del "$CNS" 2>/dev/null || true; [ -z "$(installed)" ] || purge || true; exit $rc' EXIT
 trap 'exit 130' INT TERM
 
 # 1. Build.
