@@ -43,8 +43,11 @@
 #define US_BUF   (ESP_TUN_MTU + ESP_OVERHEAD_MAX + 64)
 #define US_RAW_RCVBUF (4 << 20)
 
+struct us_child;
+
 struct us_tun {
     struct us_tun *next;
+    TAILQ_HEAD(, us_child) children; /* installed here: the outbound lookup walks only these */
     struct dp *dp;
     char gw[DP_NAME_MAX];
     char ifname[IFNAMSIZ];
@@ -57,6 +60,8 @@ struct us_tun {
 struct us_child {
     struct esp_sa esp;
     struct us_tun *tun;
+    TAILQ_ENTRY(us_child) tun_link;
+    struct dp_child *c;      /* the pair this state belongs to */
     uint64_t order;          /* install order: newer is larger */
     bool peer_sends;         /* an authentic inbound packet arrived */
     uint64_t dropped_selector;
@@ -211,10 +216,12 @@ again:
 static struct dp_child *outbound_sa(struct dp *dp, const struct us_tun *t,
                                     const struct esp_ip_info *ip)
 {
-    struct dp_child *c, *best = NULL;
-    TAILQ_FOREACH(c, &dp->children, all_link) {
-        struct us_child *u = uc_of(c);
-        if (!u || u->tun != t || u->hard_sent) /* past its hard lifetime: unusable */
+    (void)dp;
+    struct dp_child *best = NULL;
+    struct us_child *u;
+    TAILQ_FOREACH(u, &t->children, tun_link) {
+        struct dp_child *c = u->c;
+        if (u->hard_sent) /* past its hard lifetime: unusable */
             continue;
         if (!esp_ip_in_selectors(ip, true, c->ts_local, c->n_ts_local, c->ts_remote,
                                  c->n_ts_remote))
@@ -388,6 +395,7 @@ static struct us_tun *tun_get(struct dp *dp, const char *gw, char *err, size_t e
         return NULL;
     }
     t->dp = dp;
+    TAILQ_INIT(&t->children);
     snprintf(t->gw, sizeof(t->gw), "%s", gw);
     esp_tun_name(gw, t->ifname);
     char e[160];
@@ -476,6 +484,8 @@ static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_
             event_add(p->ctr_timer, &tv);
     }
     u->order = ++p->next_order;
+    u->c = c;
+    TAILQ_INSERT_TAIL(&u->tun->children, u, tun_link);
     c->backend = u;
     return 0;
 }
@@ -487,6 +497,7 @@ static void us_remove(struct dp *dp, struct dp_child *c)
     if (!u)
         return;
     fill_counters(c); /* the last view stays in c->ctr */
+    TAILQ_REMOVE(&u->tun->children, u, tun_link);
     esp_sa_free(&u->esp);
     OPENSSL_cleanse(u, sizeof(*u));
     free(u);
