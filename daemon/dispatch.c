@@ -18,6 +18,25 @@
 
 #define IKE_HDR_LEN 28
 
+/* A received datagram's one-line description for log lines, formatted on
+ * first use: most datagrams only meet lines at a level nobody listens to. */
+struct dgram {
+    const uint8_t *data;
+    size_t len;
+    const struct ike_addr *local, *remote;
+    bool described;
+    char desc[192];
+};
+
+static const char *dgram_desc(struct dgram *g)
+{
+    if (!g->described) {
+        ike_names_describe_dgram(g->data, g->len, g->remote, g->local, g->desc, sizeof(g->desc));
+        g->described = true;
+    }
+    return g->desc;
+}
+
 static bool spi_zero(const uint8_t spi[IKE_SPI_LEN])
 {
     static const uint8_t z[IKE_SPI_LEN];
@@ -25,17 +44,18 @@ static bool spi_zero(const uint8_t spi[IKE_SPI_LEN])
 }
 
 static void drop_net(struct vdom_rt *v, enum gw_drop_reason why, int level,
-                     const struct ike_addr *remote, const char *fmt_desc, const char *reason)
+                     const struct ike_addr *remote, struct dgram *g, const char *reason)
 {
     struct daemon *d = v->d;
     v->net.ctr.dropped[why]++;
     struct hlog_who who = {.vdom = v->index, .peer = remote};
-    hlog_write(&d->log, HLOG_NET, level, &who, "dropped IKE msg %s: %s (%s)", fmt_desc, reason,
-               gw_drop_reason_name(why));
+    if (hlog_enabled(&d->log, HLOG_NET, level, &who))
+        hlog_write(&d->log, HLOG_NET, level, &who, "dropped IKE msg %s: %s (%s)", dgram_desc(g),
+                   reason, gw_drop_reason_name(why));
 }
 
 static void deliver(struct gw_sa *gs, const uint8_t *data, size_t len,
-                    const struct ike_addr *local, const struct ike_addr *remote, const char *desc)
+                    const struct ike_addr *local, const struct ike_addr *remote, struct dgram *g)
 {
     struct gateway *gw = gs->gw;
     struct daemon *d = gw->d;
@@ -45,14 +65,15 @@ static void deliver(struct gw_sa *gs, const uint8_t *data, size_t len,
     gw->counters.bytes_in += len;
     gs->dgrams_in++;
     gw->dpd.last_rx_ms = daemon_now_ms();
-    hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "recv IKE msg %s", desc);
+    if (hlog_enabled(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who))
+        hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "recv IKE msg %s", dgram_desc(g));
     struct ike_diag diag = {0};
     enum ike_status st = ike_sa_process(gs->sa, data, len, local, remote, &diag);
     if (st == IKE_E_AUTH)
         gw->counters.dropped[GW_DROP_AUTH]++;
-    if (st != IKE_OK)
-        hlog_write(&d->log, HLOG_NET, IKE_LOG_DEBUG, &who, "IKE msg %s not taken: %s%s%s", desc,
-                   ike_status_str(st), diag.reason[0] ? ": " : "", diag.reason);
+    if (st != IKE_OK && hlog_enabled(&d->log, HLOG_NET, IKE_LOG_DEBUG, &who))
+        hlog_write(&d->log, HLOG_NET, IKE_LOG_DEBUG, &who, "IKE msg %s not taken: %s%s%s",
+                   dgram_desc(g), ike_status_str(st), diag.reason[0] ? ": " : "", diag.reason);
     gw_sa_after(gs);
 }
 
@@ -75,14 +96,15 @@ static bool half_open_admits(struct daemon *d, const struct ike_addr *remote, ch
 }
 
 static void respond(struct vdom_rt *v, struct gateway *gw, const uint8_t *data, size_t len,
-                    const struct ike_addr *local, const struct ike_addr *remote, const char *desc)
+                    const struct ike_addr *local, const struct ike_addr *remote, struct dgram *g)
 {
     struct daemon *d = v->d;
     struct hlog_who who = daemon_who(gw, NULL);
     who.peer = remote;
     gw->counters.dgrams_in++;
     gw->counters.bytes_in += len;
-    hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "recv IKE msg %s", desc);
+    if (hlog_enabled(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who))
+        hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "recv IKE msg %s", dgram_desc(g));
     struct gw_sa *gs = gw_sa_new(gw, v);
     if (!gs) {
         gw->counters.dropped[GW_DROP_OTHER]++;
@@ -110,7 +132,7 @@ static void respond(struct vdom_rt *v, struct gateway *gw, const uint8_t *data, 
         }
         gw->counters.dropped[st == IKE_E_INTEGRITY ? GW_DROP_INTEGRITY : GW_DROP_MALFORMED]++;
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_WARN, &who, "IKE_SA_INIT request %s dropped: %s%s%s",
-                   desc, ike_status_str(st), diag.reason[0] ? ": " : "", diag.reason);
+                   dgram_desc(g), ike_status_str(st), diag.reason[0] ? ": " : "", diag.reason);
         return;
     }
     if (gw_sa_attach(gs, sa) == 0)
@@ -119,13 +141,13 @@ static void respond(struct vdom_rt *v, struct gateway *gw, const uint8_t *data, 
 
 static void init_request(struct vdom_rt *v, const struct ike_hdr *hdr, const uint8_t *data,
                          size_t len, const struct ike_addr *local, const struct ike_addr *remote,
-                         const char *desc)
+                         struct dgram *g)
 {
     struct daemon *d = v->d;
     /* A retransmitted request: the SA answers it from its cache. */
     struct gw_sa *gs = sat_lookup_init(&d->sat, hdr->spi_i, remote);
     if (gs && !gs->dying) {
-        deliver(gs, data, len, local, remote, desc);
+        deliver(gs, data, len, local, remote, g);
         return;
     }
     struct cfg_gateway *cg = cfg_gateway_match(d->cfg, v->name, local, remote);
@@ -134,7 +156,7 @@ static void init_request(struct vdom_rt *v, const struct ike_hdr *hdr, const uin
     if (!gw) {
         snprintf(why, sizeof(why), "no gateway configured for this peer on %s",
                  ike_addr_str(local, la, sizeof(la)));
-        drop_net(v, GW_DROP_NO_GATEWAY, IKE_LOG_WARN, remote, desc, why);
+        drop_net(v, GW_DROP_NO_GATEWAY, IKE_LOG_WARN, remote, g, why);
         return;
     }
     struct hlog_who who = daemon_who(gw, NULL);
@@ -142,16 +164,17 @@ static void init_request(struct vdom_rt *v, const struct ike_hdr *hdr, const uin
     if (gw->state == GW_STATE_ADMIN_DOWN) {
         gw->counters.dropped[GW_DROP_OTHER]++;
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
-                   "IKE_SA_INIT request %s refused: gateway is down (hactl tunnel up)", desc);
+                   "IKE_SA_INIT request %s refused: gateway is down (hactl tunnel up)",
+                   dgram_desc(g));
         return;
     }
     if (!half_open_admits(d, remote, why, sizeof(why))) {
         gw->counters.dropped[GW_DROP_HALF_OPEN]++;
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_WARN, &who, "IKE_SA_INIT request %s dropped: %s",
-                   desc, why);
+                   dgram_desc(g), why);
         return;
     }
-    respond(v, gw, data, len, local, remote, desc);
+    respond(v, gw, data, len, local, remote, g);
 }
 
 /* RFC 7296 §2.21.4: a request for an SA we do not know gets an
@@ -181,12 +204,11 @@ void daemon_ike_input(struct vdom_rt *v, const uint8_t *data, size_t len,
                       const struct ike_addr *local, const struct ike_addr *remote)
 {
     struct daemon *d = v->d;
-    char desc[192];
-    ike_names_describe_dgram(data, len, remote, local, desc, sizeof(desc));
+    struct dgram g = {.data = data, .len = len, .local = local, .remote = remote};
     if (len < IKE_HDR_LEN) {
         char why[64];
         snprintf(why, sizeof(why), "%zu octets < IKE header %d", len, IKE_HDR_LEN);
-        drop_net(v, GW_DROP_TRUNCATED, IKE_LOG_WARN, remote, desc, why);
+        drop_net(v, GW_DROP_TRUNCATED, IKE_LOG_WARN, remote, &g, why);
         return;
     }
     struct ike_hdr hdr;
@@ -195,20 +217,20 @@ void daemon_ike_input(struct vdom_rt *v, const uint8_t *data, size_t len,
         bool short_len = len >= IKE_HDR_LEN &&
                          ((uint32_t)data[24] << 24 | (uint32_t)data[25] << 16 |
                           (uint32_t)data[26] << 8 | data[27]) > len;
-        drop_net(v, short_len ? GW_DROP_TRUNCATED : GW_DROP_MALFORMED, IKE_LOG_WARN, remote, desc,
+        drop_net(v, short_len ? GW_DROP_TRUNCATED : GW_DROP_MALFORMED, IKE_LOG_WARN, remote, &g,
                  diag.reason);
         return;
     }
     if (hdr.exchange == IKE_EXCH_IKE_SA_INIT && !(hdr.flags & IKE_FLAG_RESPONSE) &&
         spi_zero(hdr.spi_r)) {
-        init_request(v, &hdr, data, len, local, remote, desc);
+        init_request(v, &hdr, data, len, local, remote, &g);
         return;
     }
     struct gw_sa *gs = sat_lookup(&d->sat, &hdr);
     if (!gs || gs->dying || !gs->sa) {
-        drop_net(v, GW_DROP_UNKNOWN_SPI, IKE_LOG_WARN, remote, desc, "no IKE SA with these SPIs");
+        drop_net(v, GW_DROP_UNKNOWN_SPI, IKE_LOG_WARN, remote, &g, "no IKE SA with these SPIs");
         answer_invalid_spi(v, data, len, local, remote);
         return;
     }
-    deliver(gs, data, len, local, remote, desc);
+    deliver(gs, data, len, local, remote, &g);
 }
