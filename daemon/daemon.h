@@ -27,6 +27,7 @@
 
 struct event_base;
 struct event;
+struct ha;
 
 /* From project() in the top-level CMakeLists.txt (daemon/CMakeLists.txt). */
 #ifndef HAIKED_VERSION
@@ -83,6 +84,7 @@ struct daemon {
     bool stopping;
     int cfg_ike_level;     /* the configured ike level (gw_debug_clear restores it) */
     void *ctl;             /* the control server (daemon/ctl/), opaque here */
+    struct ha *ha;         /* the cluster side (daemon/ha/ha.h); NULL without HA */
 };
 
 /* Takes cfg (freed by daemon_free). log_out: the log FILE (NULL = syslog).

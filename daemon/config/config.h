@@ -198,6 +198,46 @@ struct cfg_gateway {
     int line;
 };
 
+/* ---- high availability (issue 5; DESIGN.md §3, §4) --------------------- */
+
+/* A floating address of a virtual cluster: added on the node that masters
+ * it (with gratuitous ARP), removed when it stands by. */
+struct cfg_vip {
+    char *vdom;             /* the VDOM (network namespace) it lives in */
+    char *ifname;           /* interface inside that namespace */
+    struct ike_addr addr;   /* port unused */
+    uint8_t prefix_len;
+    char *file;
+    int line;
+};
+
+/* A set of VDOMs that fail over together, with this node's priority. */
+struct cfg_vcluster {
+    uint32_t id;            /* 1.., the same on every node */
+    uint32_t priority;      /* this node's; higher wins; 0 = never master */
+    bool override;          /* a higher-priority node preempts a running master */
+    char **vdoms;           /* names of cfg.vdoms */
+    size_t n_vdoms;
+    struct cfg_vip *vips;
+    size_t n_vips;
+    char *file;
+    int line;
+};
+
+struct cfg_ha {
+    bool enabled;               /* an "ha" section is present */
+    char *group;                /* CPG group name, default "haiked" */
+    bool allow_plaintext_sync;  /* run over a ring without knet crypto */
+    uint32_t seq_sync_packets;  /* ESP counter event every N packets ... */
+    uint32_t seq_sync_ms;       /* ... or T ms, whichever first */
+    uint64_t seq_jump;          /* takeover: outbound ESP seq += this (default 2^20) */
+    uint32_t msgid_jump;        /* takeover with RFC 6311: message IDs += this */
+    struct cfg_vcluster *vclusters; /* every VDOM belongs to exactly one */
+    size_t n_vclusters;
+    char *file;
+    int line;
+};
+
 /* ---- the whole configuration ------------------------------------------- */
 
 struct cfg {
@@ -207,6 +247,7 @@ struct cfg {
     size_t n_vdoms;
     struct cfg_gateway **gateways; /* individually allocated, see cfg_adopt_unchanged */
     size_t n_gateways;
+    struct cfg_ha ha;
 };
 
 /* Loads path (and its secrets file). On success returns 0 and *out; on any
