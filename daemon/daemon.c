@@ -13,6 +13,7 @@
 
 #include "gw_internal.h"
 #include "gw_sa.h"
+#include "ha/ha.h"
 
 uint64_t daemon_now_ms(void)
 {
@@ -118,6 +119,8 @@ static void dp_report(void *arg, struct dp_child *c, enum dp_report what)
     struct gw_sa *gs = c->owner;
     if (!gs || !gs->sa || gs->dying)
         return;
+    if (!ha_gateway_active(d, gs->gw))
+        return; /* HA standby: its passive copy neither rekeys nor probes */
     if (what == DP_REPORT_INBOUND || what == DP_REPORT_OUTBOUND) {
         ike_sa_note_activity(gs->sa, what == DP_REPORT_INBOUND ? IKE_ACTIVITY_INBOUND
                                                                : IKE_ACTIVITY_OUTBOUND);
@@ -162,6 +165,8 @@ static int open_vdoms(struct daemon *d, char *err, size_t errlen)
         snprintf(v->netns, sizeof(v->netns), "%s", cv->netns ? cv->netns : "");
         struct net_handlers h = {net_ike, net_esp, net_dropped, v};
         net_init(&v->net, d->base, &h, v->netns);
+        v->net.esp_in_kernel = d->dp.ops == &dp_xfrm_ops; /* UDP_ENCAP on 4500 */
+        v->net.freebind = d->cfg->ha.enabled; /* VIPs come and go with the role */
     }
     d->n_vdoms = d->cfg->n_vdoms;
     return 0;
@@ -257,6 +262,10 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
     hlog_sys(&d->log, HLOG_MAIN, IKE_LOG_INFO,
              "haiked %s started: %zu gateways, %zu VDOMs, data plane %s", HAIKED_VERSION,
              d->n_gateways, d->n_vdoms, d->dp.ops->name);
+    /* The cluster side before any gateway starts: whether one may initiate
+     * depends on its virtual cluster's role (ha_gateway_active). */
+    if (ha_start(d, err, errlen) < 0)
+        return -1;
     struct gateway *gw;
     TAILQ_FOREACH(gw, &d->gateways, link)
         gw_start(gw);
@@ -296,7 +305,7 @@ static int same_vdoms(const struct cfg *a, const struct cfg *b, char *err, size_
 
 int daemon_reload(struct daemon *d, struct cfg *next, char *err, size_t errlen)
 {
-    if (same_vdoms(d->cfg, next, err, errlen) < 0) {
+    if (same_vdoms(d->cfg, next, err, errlen) < 0 || cfg_ha_adopt(next, d->cfg, err, errlen) < 0) {
         cfg_free(next);
         return -1;
     }
@@ -350,6 +359,14 @@ void daemon_shutdown(struct daemon *d)
     TAILQ_FOREACH(gw, &d->gateways, link) {
         if (gw->retry_timer)
             evtimer_del(gw->retry_timer);
+        /* HA: tunnels the peer node continues are not deleted, only freed
+         * here (it takes over when we leave the group, in ha_stop). */
+        if (ha_shutdown_keep(d, gw)) {
+            struct gw_sa *gs;
+            TAILQ_FOREACH(gs, &gw->sas, link)
+                gs->dying = true;
+            continue;
+        }
         gw_delete_all(gw, "shutdown");
     }
     gw_sa_reap(d);
@@ -358,6 +375,7 @@ void daemon_shutdown(struct daemon *d)
 void daemon_free(struct daemon *d)
 {
     d->stopping = true;
+    ha_stop(d);
     struct gateway *gw;
     while ((gw = TAILQ_FIRST(&d->gateways))) {
         TAILQ_REMOVE(&d->gateways, gw, link);

@@ -8,7 +8,8 @@
 
 #include "gateway.h"
 
-static const struct dp_backend_ops *const backends[] = {&dp_record_ops, &dp_userspace_ops};
+static const struct dp_backend_ops *const backends[] = {&dp_record_ops, &dp_userspace_ops,
+                                                        &dp_xfrm_ops};
 
 static const struct dp_backend_ops *find_backend(const char *name)
 {
@@ -33,8 +34,8 @@ int dp_open(struct dp *dp, const char *backend, struct event_base *base, char *e
     dp->ops = find_backend(backend ? backend : "record");
     if (!dp->ops) {
         snprintf(err, errlen,
-                 "data plane \"%s\" is not available in this build (only \"record\" and "
-                 "\"userspace\"; the kernel ESP backend arrives with issue 4)", backend);
+                 "data plane \"%s\" is not available in this build (\"record\", "
+                 "\"userspace\" or \"kernel\")", backend);
         return -1;
     }
     return dp->ops->open ? dp->ops->open(dp, err, errlen) : 0;

@@ -128,7 +128,7 @@ struct dp {
     void *report_arg;
 };
 
-/* "record", "userspace" (and, later, "kernel"); -1 with err otherwise. */
+/* "record", "userspace" or "kernel"; -1 with err otherwise. */
 int dp_open(struct dp *dp, const char *backend, struct event_base *base, char *err,
             size_t errlen);
 /* Removes every pair (backend remove()), then closes. */
@@ -154,5 +154,6 @@ int dp_esp_input(struct dp *dp, const uint8_t *data, size_t len, const struct ik
 /* The backends (dp_*.c). */
 extern const struct dp_backend_ops dp_record_ops;
 extern const struct dp_backend_ops dp_userspace_ops; /* esp/dp_userspace.c */
+extern const struct dp_backend_ops dp_xfrm_ops;      /* esp/dp_xfrm.c ("kernel") */
 
 #endif

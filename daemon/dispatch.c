@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "gw_internal.h"
 #include "gw_sa.h"
+#include "ha/ha.h"
 #include "ike_names.h"
 
 #define IKE_HDR_LEN 28
@@ -64,6 +65,17 @@ static void deliver(struct gw_sa *gs, const uint8_t *data, size_t len,
     gw->counters.dgrams_in++;
     gw->counters.bytes_in += len;
     gs->dgrams_in++;
+    /* HA: a passive (mirrored) SA never answers; only the master of the
+     * vcluster owning its VDOM does (DESIGN.md §3, the seed's bug). */
+    if (!ha_gateway_active(d, gw)) {
+        const struct ha_vc *vc = ha_vc_of_vdom(d, gw->vdom);
+        gw->counters.dropped[GW_DROP_OTHER]++;
+        hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
+                   "ignoring message on HA synced IKE_SA %s: vcluster %u is %s on this node",
+                   dgram_desc(g), vc ? vc->id : 0,
+                   vc ? hasync_role_name(vc->role) : "not running");
+        return;
+    }
     gw->dpd.last_rx_ms = daemon_now_ms();
     if (hlog_enabled(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who))
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "recv IKE msg %s", dgram_desc(g));
@@ -166,6 +178,15 @@ static void init_request(struct vdom_rt *v, const struct ike_hdr *hdr, const uin
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
                    "IKE_SA_INIT request %s refused: gateway is down (hactl tunnel up)",
                    dgram_desc(g));
+        return;
+    }
+    if (!ha_gateway_active(d, gw)) { /* a standby must not create SAs */
+        const struct ha_vc *vc = ha_vc_of_vdom(d, gw->vdom);
+        gw->counters.dropped[GW_DROP_OTHER]++;
+        hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
+                   "IKE_SA_INIT request %s refused: vcluster %u is %s on this node",
+                   dgram_desc(g), vc ? vc->id : 0,
+                   vc ? hasync_role_name(vc->role) : "not running");
         return;
     }
     if (!half_open_admits(d, remote, why, sizeof(why))) {

@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "gw_internal.h"
 #include "gw_sa.h"
+#include "ha/ha.h"
 
 static const char *const drop_names[GW_DROP_COUNT] = {
     "malformed", "integrity", "msgid", "unknown-spi", "no-gateway", "unhandled", "truncated",
@@ -78,6 +79,8 @@ static void schedule_retry(struct gateway *gw)
 {
     if (!gw->retry_timer || evtimer_pending(gw->retry_timer, NULL))
         return;
+    if (!ha_gateway_active(gw->d, gw))
+        return; /* the master of its vcluster initiates, not us */
     /* 2, 4, 8 ... 60 s: a peer that is down is not hammered. */
     gw->retry_backoff_s = gw->retry_backoff_s ? gw->retry_backoff_s * 2 : 2;
     if (gw->retry_backoff_s > 60)
@@ -125,6 +128,16 @@ static int initiate(struct gateway *gw, uint32_t reauth_of, char *err, size_t er
         snprintf(err, errlen, "VDOM %s has no sockets", gw->cfg->vdom);
         return -1;
     }
+    /* HA: only the master of the vcluster owning the VDOM creates SAs. */
+    if (!ha_gateway_active(d, gw)) {
+        const struct ha_vc *vc = ha_vc_of_vdom(d, gw->vdom);
+        if (vc)
+            snprintf(err, errlen, "not master of vcluster %u (this node is %s): initiate on the "
+                     "master", vc->id, hasync_role_name(vc->role));
+        else
+            snprintf(err, errlen, "HA is not running yet: no vcluster is active here");
+        return -1;
+    }
     struct gw_sa *gs = gw_sa_new(gw, v);
     if (!gs) {
         snprintf(err, errlen, "out of memory");
@@ -164,7 +177,8 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct gateway *gw = arg;
     char err[256];
-    if (gw->state == GW_STATE_ADMIN_DOWN || gw->d->stopping || has_live_sa(gw, false))
+    if (gw->state == GW_STATE_ADMIN_DOWN || gw->d->stopping || has_live_sa(gw, false) ||
+        !ha_gateway_active(gw->d, gw))
         return;
     if (gw_initiate(gw, err, sizeof(err)) < 0)
         gw_refresh_state(gw);
@@ -234,6 +248,8 @@ void gw_start(struct gateway *gw)
     char err[256];
     if (gw->passive || !gw->cfg->auto_negotiate || gw->state == GW_STATE_ADMIN_DOWN)
         return;
+    if (!ha_gateway_active(gw->d, gw))
+        return; /* standby: ha_takeover starts it (ha_takeover.c) */
     if (gw_initiate(gw, err, sizeof(err)) < 0)
         gw_refresh_state(gw);
 }

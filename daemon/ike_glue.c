@@ -16,6 +16,7 @@
 
 #include "daemon.h"
 #include "gw_sa.h"
+#include "ha/ha.h"
 #include "ike_names.h"
 
 static void glue_send(void *user, struct ike_sa *sa, const struct ike_addr *local,
@@ -31,7 +32,10 @@ static void glue_send(void *user, struct ike_sa *sa, const struct ike_addr *loca
         hlog_write(&d->log, HLOG_NET, IKE_LOG_ERR, &who, "no socket to send %zu octets from", len);
         return;
     }
-    int r = net_send_ike(&v->net, local, remote, data, len);
+    /* HA write-ahead (DESIGN.md §3): a datagram whose sync message the
+     * standby has not acknowledged waits; ha_stream.c sends it on the ack. */
+    bool held = d->ha && ha_hold_datagram(d, gs, local, remote, data, len);
+    int r = held ? 0 : net_send_ike(&v->net, local, remote, data, len);
     char desc[160];
     ike_names_describe_dgram(data, len, local, remote, desc, sizeof(desc));
     if (r < 0) {
@@ -45,7 +49,8 @@ static void glue_send(void *user, struct ike_sa *sa, const struct ike_addr *loca
     }
     if (gs)
         gs->dgrams_out++;
-    hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "sent IKE msg %s", desc);
+    hlog_write(&d->log, HLOG_IKE, IKE_LOG_DEBUG, &who, "%s IKE msg %s",
+               held ? "holding (HA sync)" : "sent", desc);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <linux/xfrm.h> /* after netinet/in.h: its in6 definitions win */
 
 void net_init(struct net *net, struct event_base *base, const struct net_handlers *h,
               const char *netns)
@@ -93,6 +95,41 @@ static int set_opts(int fd, int family)
     return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 }
 
+static int set_freebind(int fd, int family)
+{
+    int one = 1;
+    if (family == IKE_AF_INET)
+        return setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+}
+
+/* The kernel data plane: ESP-in-UDP arriving on 4500 goes to XFRM (IKE,
+ * behind the non-ESP marker, and keepalives still reach us), and IKE
+ * itself bypasses the IPsec policies whatever their selectors cover. */
+static int kernel_esp_opts(int fd, const struct ike_addr *a)
+{
+    if (a->port == IKE_PORT_NATT) {
+        int type = UDP_ENCAP_ESPINUDP;
+        if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof(type)) < 0)
+            return -1;
+    }
+    int level = a->family == IKE_AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+    int opt = a->family == IKE_AF_INET ? IP_XFRM_POLICY : IPV6_XFRM_POLICY;
+    static const int dirs[] = {XFRM_POLICY_IN, XFRM_POLICY_OUT};
+    for (size_t i = 0; i < 2; i++) {
+        struct xfrm_userpolicy_info pol;
+        memset(&pol, 0, sizeof(pol));
+        pol.sel.family = a->family == IKE_AF_INET ? AF_INET : AF_INET6;
+        pol.dir = (uint8_t)dirs[i];
+        pol.action = XFRM_POLICY_ALLOW; /* a socket policy without templates: bypass */
+        pol.lft.soft_byte_limit = pol.lft.hard_byte_limit = XFRM_INF;
+        pol.lft.soft_packet_limit = pol.lft.hard_packet_limit = XFRM_INF;
+        if (setsockopt(fd, level, opt, &pol, sizeof(pol)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t errlen)
 {
     char as[IKE_ADDR_STR_MAX];
@@ -110,6 +147,19 @@ static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t
     }
     struct sockaddr_storage ss;
     socklen_t sl = (socklen_t)net_addr_to_sockaddr(a, &ss);
+    if (net->esp_in_kernel && kernel_esp_opts(fd, a) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: ESP-in-UDP/XFRM bypass for the kernel data plane: %s", as,
+                 strerror(e));
+        close(fd);
+        return -e;
+    }
+    if (net->freebind && set_freebind(fd, a->family) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s: IP_FREEBIND for a VIP: %s", as, strerror(e));
+        close(fd);
+        return -e;
+    }
     if (set_opts(fd, a->family) < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
         int e = errno;
         snprintf(err, errlen, "bind %s: %s", as, strerror(e));

@@ -77,6 +77,14 @@ struct net {
     struct net_sock socks[NET_MAX_SOCKS];
     size_t n_socks;
     struct net_counters ctr;
+    /* ESP is the kernel's (the "kernel" data plane): sockets opened from
+     * then on get UDP_ENCAP_ESPINUDP on port 4500 and an XFRM bypass
+     * policy (IKE must never go through the CHILD SAs). Set before
+     * net_listen(). */
+    bool esp_in_kernel;
+    /* HA: the local addresses are VIPs that only the master holds; a
+     * standby binds them before they exist (IP_FREEBIND). */
+    bool freebind;
 };
 
 void net_init(struct net *net, struct event_base *base, const struct net_handlers *h,

@@ -147,10 +147,15 @@ static int send_envelope(struct hasync_cpg *hc, Hasync__Envelope *env)
     size_t len;
     int rc;
 
-    env->has_version = env->has_sender = env->has_vcluster = env->has_seq = true;
+    env->has_version = env->has_sender = env->has_seq = true;
     env->version = HASYNC_PROTO_VERSION;
     env->sender = hc->self.node;
-    env->vcluster = hc->cfg.vcluster;
+    /* One group carries every virtual cluster (issue 6): a message the
+     * caller tagged keeps its vcluster; acks and untagged ones get ours. */
+    if (!env->has_vcluster) {
+        env->has_vcluster = true;
+        env->vcluster = hc->cfg.vcluster;
+    }
     if (hasync_codec_pack(env, &buf, &len) != 0)
         return -1;
     rc = enqueue(hc, buf, len);

@@ -76,9 +76,11 @@ struct hasync_cpg *hasync_cpg_new(struct event_base *base, const struct hasync_c
 /* Not from inside one of its own callbacks. */
 void hasync_cpg_free(struct hasync_cpg *hc);
 
-/* Sends env's body (set by the caller; version, sender, vcluster and seq are
- * filled in here). on_acked (may be NULL) is called with the message's
- * sequence number as described above, possibly before hasync_send returns.
+/* Sends env's body (set by the caller; version, sender and seq are filled
+ * in here, and vcluster too unless the caller set it: has_vcluster true
+ * keeps env->vcluster, else cfg->vcluster). on_acked (may be NULL) is
+ * called with the message's sequence number as described above, possibly
+ * before hasync_send returns.
  * 0, or -1 (queue full, body invalid, or too big): then on_acked is never
  * called. */
 int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on_acked, void *arg,

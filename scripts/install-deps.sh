@@ -15,7 +15,8 @@ python3 python3-pytest
 debhelper dpkg-dev fakeroot lintian man-db bash-completion strace
 tshark tcpdump iproute2 iputils-ping iperf3 nftables procps psmisc
 strongswan-charon strongswan-swanctl libcharon-extra-plugins
-libstrongswan-standard-plugins"
+libstrongswan-standard-plugins
+user-mode-linux kmod"
 
 missing=""
 for p in $PKGS; do

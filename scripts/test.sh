@@ -2,12 +2,14 @@
 # The project's one test command (README, .ci/run): installs the Debian
 # packages, builds (warnings are errors), runs the unit tests and the fuzz
 # corpus replay, rebuilds with ASan+UBSan and runs them again, then runs the
-# namespace lab tests against real strongSwan.
+# namespace lab tests against real strongSwan, then the kernel data-plane
+# tests inside a user-mode-linux guest (a kernel with ESP: tests/uml/).
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh unit       build + unit tests only (no sanitizer build, no lab)
 #   scripts/test.sh lab        build + lab tests only
 #   scripts/test.sh packaging  build + Debian packages: build, install, check, purge
+#   scripts/test.sh uml        build + kernel data-plane tests in user-mode-linux
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -52,6 +54,19 @@ if [ "$WHAT" = all ] || [ "$WHAT" = lab ]; then
         -m "lab and not uml" -ra || rc=$?
     # pytest exits 5 when nothing was collected: that is a broken suite here.
     [ "$rc" -eq 0 ] || { echo "lab tests failed (pytest exit $rc)"; exit "$rc"; }
+fi
+
+if [ "$WHAT" = all ] || [ "$WHAT" = uml ]; then
+    step "kernel data plane in user-mode-linux (real ESP: haiked, strongSwan kernel-netlink)"
+    # The runner first (round trip, limits, no guest process left behind);
+    # then one guest runs the whole suite (pytest inside it), bounded by the
+    # runner's limit, with pytest's exit status.
+    "$ROOT/tests/uml/check-runner.sh"
+    rc=0
+    HAIKED_BUILD_DIR="$ROOT/build/default" "$ROOT/tests/uml/uml-run.sh" --timeout 900 -- \
+        /usr/bin/python3 -m pytest -c "$ROOT/tests/uml/pytest.ini" "$ROOT/tests/uml" \
+        -m uml -ra || rc=$?
+    [ "$rc" -eq 0 ] || { echo "UML tests failed (exit $rc)"; exit "$rc"; }
 fi
 
 step "all requested tests passed"

@@ -41,6 +41,7 @@ static void print_status(FILE *f, const Ctl__StatusResult *s)
         }
     }
     print_filter(f, s->debug);
+    hactl_print_cluster(f, s);
 }
 
 static int run_status(struct hactl *h, int argc, char **argv)
@@ -71,8 +72,12 @@ static int run_status(struct hactl *h, int argc, char **argv)
 const struct hactl_cmd hactl_cmd_status = {
     .name = "status",
     .args = "",
-    .summary = "daemon version, uptime, per-VDOM gateway and SA counts",
+    .summary = "daemon version, uptime, per-VDOM counts, the HA cluster",
     .help = "Shows haiked's version, pid and uptime, how many gateways, IKE SAs and\n"
-            "CHILD SAs exist in total and per VDOM, and the `debug ike` filter.\n",
+            "CHILD SAs exist in total and per VDOM, and the `debug ike` filter.\n"
+            "With HA: the CPG group, every node (up/down, uptime, priority per\n"
+            "virtual cluster), each virtual cluster (VDOMs, master, this node's role\n"
+            "and why, sync state, mirrored IKE/CHILD SAs, last failover: when, why,\n"
+            "how long), corosync's links and quorum. Without HA: \"HA: standalone\".\n",
     .run = run_status,
 };

@@ -13,6 +13,8 @@ static const struct hactl_cmd *const hactl_cmds[] = {
     &hactl_cmd_tunnel,
     &hactl_cmd_gateway,
     &hactl_cmd_debug,
+    &hactl_cmd_failover,
+    &hactl_cmd_ha,
 };
 #define HACTL_N_CMDS (sizeof(hactl_cmds) / sizeof(hactl_cmds[0]))
 

@@ -43,6 +43,8 @@ extern const struct hactl_cmd hactl_cmd_status;
 extern const struct hactl_cmd hactl_cmd_tunnel;
 extern const struct hactl_cmd hactl_cmd_gateway;
 extern const struct hactl_cmd hactl_cmd_debug;
+extern const struct hactl_cmd hactl_cmd_failover;
+extern const struct hactl_cmd hactl_cmd_ha;
 
 /* The whole program, testable: parses argv, runs the command, returns the
  * exit code. */
@@ -82,5 +84,7 @@ const char *hactl_endpoint(const Ctl__Endpoint *e, char *buf, size_t size);
 const char *hactl_str(const char *s); /* s or "-" */
 /* " reason=count" for each non-zero drop counter, or " none". */
 void hactl_print_drops(FILE *f, Ctl__DropCount **d, size_t n);
+/* status's cluster part ("HA: standalone" without one; fmt_ha.c). */
+void hactl_print_cluster(FILE *f, const Ctl__StatusResult *s);
 
 #endif

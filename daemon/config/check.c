@@ -20,9 +20,18 @@ int cfg_check_main(const char *path, FILE *out, FILE *err)
     size_t n_sel = 0;
     for (size_t i = 0; i < cfg->n_gateways; i++)
         n_sel += cfg->gateways[i]->n_selectors;
-    fprintf(out, "%s: OK, %zu vdom%s, %zu gateway%s, %zu selector%s\n", path, cfg->n_vdoms,
+    fprintf(out, "%s: OK, %zu vdom%s, %zu gateway%s, %zu selector%s", path, cfg->n_vdoms,
             cfg->n_vdoms == 1 ? "" : "s", cfg->n_gateways, cfg->n_gateways == 1 ? "" : "s", n_sel,
             n_sel == 1 ? "" : "s");
+    if (cfg->ha.enabled) {
+        size_t n_vip = 0;
+        for (size_t i = 0; i < cfg->ha.n_vclusters; i++)
+            n_vip += cfg->ha.vclusters[i].n_vips;
+        fprintf(out, ", HA group %s: %zu vcluster%s, %zu VIP%s", cfg->ha.group,
+                cfg->ha.n_vclusters, cfg->ha.n_vclusters == 1 ? "" : "s", n_vip,
+                n_vip == 1 ? "" : "s");
+    }
+    fputc('\n', out);
     cfg_free(cfg);
     cfg_errors_clear(&errs);
     return 0;

@@ -118,8 +118,8 @@ struct cfg_global {
 struct cfg_vdom {
     char *name;
     char *netns; /* /run/netns/NAME; NULL: the daemon's own namespace ("root") */
-    /* Virtual cluster this VDOM fails over with (HA issues); NULL for now. */
-    char *vcluster;
+    /* Its virtual cluster is the cfg_ha.vclusters entry listing it (every
+     * VDOM is in exactly one when HA is on). */
     char *file;
     int line; /* 0 for the implicit "root" VDOM */
 };
@@ -147,6 +147,10 @@ struct cfg_lifetime {
     uint64_t soft_packets, hard_packets;
 };
 
+/* Largest replay-window a selector may set (the userspace data plane's
+ * inline bitmap; the kernel takes as many). */
+#define CFG_REPLAY_WINDOW_MAX 4096u
+
 struct cfg_selector {
     char *name;
     struct ike_cfg_child *child; /* == &gw->children[i]: proposals, TSs for libike */
@@ -160,6 +164,11 @@ struct cfg_selector {
     bool auto_negotiate; /* bring up with the IKE SA / at start, not on traffic */
     bool keepalive;      /* rekey even without traffic */
     bool add_route;      /* route the remote subnets into the tunnel */
+    /* replay-window = N | "disable" (FortiOS `replay disable`): when
+     * replay_set, the inbound anti-replay window in packets, 0 = off;
+     * else the data plane's default. */
+    bool replay_set;
+    uint32_t replay_window;
     char *proposal_text; /* as written, for listings */
     char *file;          /* owned (gateways move between cfgs on reload) */
     int line;
@@ -280,6 +289,12 @@ bool cfg_gateway_equal(const struct cfg_gateway *a, const struct cfg_gateway *b)
  * &gw->sa keep valid pointers. prev keeps only removed/changed gateways;
  * free it once their tunnels are gone. Returns how many were adopted. */
 size_t cfg_adopt_unchanged(struct cfg *next, struct cfg *prev);
+
+/* SIGHUP reload: the ha sections of next and prev must be equal (the
+ * running cluster keeps its roles, VIPs and pointers into prev's); then
+ * prev's objects move into next. -1 with err when they differ (the reload
+ * is refused: restart haiked to change HA settings). */
+int cfg_ha_adopt(struct cfg *next, struct cfg *prev, char *err, size_t errlen);
 
 /* Names for logs and listings. */
 const char *cfg_log_subsys_name(enum cfg_log_subsys s);

@@ -40,11 +40,12 @@ static void attach_psks(struct cfg_loader *l, struct cfg *cfg)
 
 static void load_root(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg)
 {
-    static const char *const keys[] = {"global", "vdoms", "gateways", NULL};
+    static const char *const keys[] = {"global", "vdoms", "gateways", "ha", NULL};
     cfgl_check_keys(l, root, keys, "");
     cfg_load_global(l, root, cfg);
     cfg_load_vdoms(l, root, cfg);
     cfg_load_gateways(l, root, cfg);
+    cfg_load_ha(l, root, cfg); /* after the VDOMs it assigns */
 }
 
 /* Directory of path for @include ("." when it has none). */

@@ -34,6 +34,7 @@ static const char *const sel_keys[] = {"name",
                                        "auto-negotiate",
                                        "keepalive",
                                        "add-route",
+                                       "replay-window",
                                        NULL};
 
 struct subnet_ctx {
@@ -196,6 +197,34 @@ static void load_flags(struct cfg_loader *l, const config_setting_t *set, const 
     cfgl_bool(l, set, "add-route", where, &sel->add_route);
 }
 
+/* replay-window = N (1..CFG_REPLAY_WINDOW_MAX packets, 0 = off) or
+ * "disable" (FortiOS `set replay disable`); absent: the data plane's. */
+static void load_replay(struct cfg_loader *l, const config_setting_t *set, const char *where,
+                        struct cfg_selector *sel)
+{
+    const config_setting_t *s = config_setting_get_member(set, "replay-window");
+    if (!s)
+        return;
+    int t = config_setting_type(s);
+    if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64) {
+        long long v = config_setting_get_int64(s);
+        if (v < 0 || v > CFG_REPLAY_WINDOW_MAX) {
+            cfgl_err(l, s, where,
+                     "replay-window = %lld is out of range (0..%u packets, or "
+                     "\"disable\")",
+                     v, CFG_REPLAY_WINDOW_MAX);
+            return;
+        }
+        sel->replay_window = (uint32_t)v;
+    } else if (t == CONFIG_TYPE_STRING && !strcmp(config_setting_get_string(s), "disable")) {
+        sel->replay_window = 0;
+    } else {
+        cfgl_err(l, s, where, "replay-window must be a number of packets or \"disable\"");
+        return;
+    }
+    sel->replay_set = true;
+}
+
 static bool load_name(struct cfg_loader *l, const config_setting_t *set, char *where, size_t wlen,
                       const char *gw_where, const struct cfg_gateway *gw, size_t idx,
                       struct cfg_selector *sel)
@@ -253,6 +282,7 @@ static void load_selector(struct cfg_loader *l, const config_setting_t *set, siz
     c->lifetime.hard_s = sel->lifetime.hard_s;
     c->lifetime.jitter_s = sel->lifetime.jitter_s;
     load_flags(l, set, where, gw, sel);
+    load_replay(l, set, where, sel);
 }
 
 void cfg_load_selectors(struct cfg_loader *l, const config_setting_t *gw_set,

@@ -79,6 +79,9 @@ bool cfgl_name_ok(const char *s);
 void cfg_load_global(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg);
 void cfg_load_vdoms(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg);
 void cfg_load_gateways(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg);
+/* The `ha` group (load_ha.c); after cfg_load_vdoms. */
+void cfg_load_ha(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg);
+void cfg_ha_free(struct cfg_ha *ha);
 /* Selectors of one gateway (load_selector.c). */
 void cfg_load_selectors(struct cfg_loader *l, const config_setting_t *gw_set,
                         struct cfg_gateway *gw, const char *where);

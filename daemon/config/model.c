@@ -38,10 +38,10 @@ void cfg_free(struct cfg *cfg)
     for (size_t i = 0; i < cfg->n_vdoms; i++) {
         free(cfg->vdoms[i].name);
         free(cfg->vdoms[i].netns);
-        free(cfg->vdoms[i].vcluster);
         free(cfg->vdoms[i].file);
     }
     free(cfg->vdoms);
+    cfg_ha_free(&cfg->ha);
     free(cfg->global.ctl_socket);
     free(cfg->global.secrets_file);
     free(cfg->path);
@@ -165,6 +165,7 @@ static bool selector_eq(const struct cfg_selector *a, const struct cfg_selector 
            a->remote_port_end == b->remote_port_end && a->family == b->family && a->pfs == b->pfs &&
            lifetime_eq(&a->lifetime, &b->lifetime) && a->auto_negotiate == b->auto_negotiate &&
            a->keepalive == b->keepalive && a->add_route == b->add_route &&
+           a->replay_set == b->replay_set && a->replay_window == b->replay_window &&
            proposals_eq(ca->proposals, ca->n_proposals, cb->proposals, cb->n_proposals) &&
            ts_eq(ca->local_ts, ca->n_local_ts, cb->local_ts, cb->n_local_ts) &&
            ts_eq(ca->remote_ts, ca->n_remote_ts, cb->remote_ts, cb->n_remote_ts) &&
@@ -207,7 +208,7 @@ bool cfg_gateway_equal(const struct cfg_gateway *a, const struct cfg_gateway *b)
 static bool vdom_same(const struct cfg *next, const struct cfg *prev, const char *name)
 {
     const struct cfg_vdom *a = cfg_vdom_find(next, name), *b = cfg_vdom_find(prev, name);
-    return a && b && str_eq(a->netns, b->netns) && str_eq(a->vcluster, b->vcluster);
+    return a && b && str_eq(a->netns, b->netns);
 }
 
 static void swap_pos(char **fa, int *la, char **fb, int *lb)

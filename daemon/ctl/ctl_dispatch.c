@@ -21,6 +21,8 @@ static const struct ctl_command ctl_commands[] = {
     {CTL__REQUEST__COMMAND_GATEWAY_CLEAR, "gateway clear", ctl_h_gateway_clear, true},
     {CTL__REQUEST__COMMAND_TUNNEL_ACTION, "tunnel action", ctl_h_tunnel_action, true},
     {CTL__REQUEST__COMMAND_DEBUG_IKE, "debug ike", ctl_h_debug_ike, true},
+    {CTL__REQUEST__COMMAND_FAILOVER, "failover", ctl_h_failover, true},
+    {CTL__REQUEST__COMMAND_HA_STATS, "ha stats", ctl_h_ha_stats, false},
 };
 
 /* What a response may hold beyond its packed size while being built:

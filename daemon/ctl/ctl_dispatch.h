@@ -82,5 +82,10 @@ int ctl_h_tunnel_action(struct ctl_req *r);
 int ctl_h_gateway_list(struct ctl_req *r);
 int ctl_h_gateway_clear(struct ctl_req *r);
 int ctl_h_debug_ike(struct ctl_req *r);
+int ctl_h_failover(struct ctl_req *r); /* ctl_h_ha.c */
+int ctl_h_ha_stats(struct ctl_req *r);
+/* status's cluster part: mode "standalone" or "cluster" and, with HA, the
+ * nodes, virtual clusters, sync health and corosync's view (ctl_h_ha.c). */
+int ctl_ha_status(struct ctl_req *r, Ctl__StatusResult *st);
 
 #endif

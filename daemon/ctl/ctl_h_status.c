@@ -1,4 +1,4 @@
-/* `status`: version, uptime, per-VDOM counts, the debug filter. */
+/* `status`: version, uptime, per-VDOM counts, the debug filter, the cluster. */
 #include <string.h>
 #include <unistd.h>
 
@@ -73,6 +73,8 @@ int ctl_h_status(struct ctl_req *r)
         }
     }
     st->debug = ctl_debug_filter(r);
+    if (ctl_ha_status(r, st) != 0)
+        return -1;
     r->resp->result_case = CTL__RESPONSE__RESULT_STATUS;
     r->resp->status = st;
     return 0;

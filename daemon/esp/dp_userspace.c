@@ -31,36 +31,57 @@
 
 #include "config/config.h"
 #include "dataplane.h"
+#include "daemon.h"
+#include "esp_batch.h"
+#include "esp_gso.h"
 #include "esp_ip.h"
+#include "esp_netns.h"
 #include "esp_sa.h"
 #include "esp_tun.h"
 #include "gateway.h"
 #include "net.h"
 
-/* Packets taken from one readable TUN or raw socket per event: bounds the
- * time one source holds the loop. */
-#define US_BATCH 64
-#define US_BUF   (ESP_TUN_MTU + ESP_OVERHEAD_MAX + 64)
+/* A raw socket's receive buffer: bursts of a TCP flow must not overflow
+ * the default ~200 KiB while the loop is busy with the TUN. */
 #define US_RAW_RCVBUF (4 << 20)
 
 struct us_child;
+TAILQ_HEAD(us_list, us_child);
+
+/* The raw IPv4 ESP socket of one network namespace (plain ESP, no NAT). */
+struct us_raw {
+    struct us_raw *next;
+    struct dp *dp;
+    char netns[NET_NETNS_MAX]; /* "" = the daemon's own */
+    int fd;                    /* -1 without CAP_NET_RAW */
+    struct event *ev;
+};
 
 struct us_tun {
     struct us_tun *next;
-    TAILQ_HEAD(, us_child) children; /* installed here: the outbound lookup walks only these */
+    struct us_list children; /* installed here: the outbound lookup walks only these */
     struct dp *dp;
     char gw[DP_NAME_MAX];
     char ifname[IFNAMSIZ];
+    char netns[NET_NETNS_MAX]; /* where the device lives: its gateway's VDOM */
     int fd, ifindex;
     struct event *ev;
+    struct us_raw *raw;    /* plain ESP out of this namespace (NULL: none yet) */
     uint64_t no_sa;        /* packets no CHILD SA's selectors hold */
+    uint64_t malformed;    /* TUN frames that were not whole packets */
     uint64_t write_errors;
 };
 
+/* Per-SA work outside the packet path runs only for SAs on one of three
+ * lists (activity, new counts, limit reached): a tick costs what happened
+ * since the last one, not the number of installed SAs. */
 struct us_child {
     struct esp_sa esp;
     struct us_tun *tun;
     TAILQ_ENTRY(us_child) tun_link;
+    TAILQ_ENTRY(us_child) act_link;   /* p->active while act_in || act_out */
+    TAILQ_ENTRY(us_child) dirty_link; /* p->dirty while dirty */
+    TAILQ_ENTRY(us_child) due_link;   /* p->due while soft_due || hard_due */
     struct dp_child *c;      /* the pair this state belongs to */
     uint64_t order;          /* install order: newer is larger */
     bool peer_sends;         /* an authentic inbound packet arrived */
@@ -76,14 +97,19 @@ struct us_child {
 
 struct us_priv {
     struct us_tun *tuns;
-    int raw4;                /* IPPROTO_ESP, IPv4; -1 without CAP_NET_RAW */
-    struct event *raw4_ev;
-    struct event *ctr_timer;
-    struct event *tick;      /* activity reports, once a second */
+    struct us_raw *raws;     /* the daemon's own namespace first (opened at start) */
+    struct event *ctr_timer; /* armed while p->dirty is not empty */
+    struct event *tick;      /* activity reports: armed while p->active is not empty */
     struct event *report_ev; /* limit reports, at the next loop turn */
+    struct us_list active, dirty, due;
     uint64_t next_order;
     uint64_t unknown_spi, raw_errors;
-    uint8_t buf[US_BUF];
+    /* one set of buffers: the loop runs one source at a time, and an
+     * outbound batch is flushed before on_tun() returns */
+    struct esp_batch io;
+    struct us_tun *reading;               /* the TUN on_tun() is cutting up */
+    uint8_t frame[ESP_GSO_FRAME_MAX];     /* one TUN read: up to 64 KiB of TSO */
+    struct esp_gro gro;                   /* inbound coalescing, per raw batch */
 };
 
 static struct us_child *uc_of(const struct dp_child *c)
@@ -111,6 +137,54 @@ static void fill_counters(struct dp_child *c)
     c->ctr.replay_in_edge = u->esp.replay.top;
 }
 
+static void arm(struct event *ev, uint32_t ms)
+{
+    if (!event_pending(ev, EV_TIMEOUT, NULL)) {
+        struct timeval tv = {ms / 1000, ms % 1000 * 1000};
+        event_add(ev, &tv);
+    }
+}
+
+/* Traffic for the next activity report (at most once a second). */
+static void mark_active(struct us_priv *p, struct us_child *u, bool in)
+{
+    if (!u->act_in && !u->act_out) {
+        TAILQ_INSERT_TAIL(&p->active, u, act_link);
+        arm(p->tick, 1000);
+    }
+    if (in)
+        u->act_in = true;
+    else
+        u->act_out = true;
+}
+
+/* New counts for the timed counter event. */
+static void mark_dirty(struct dp *dp, struct us_child *u)
+{
+    struct us_priv *p = dp->priv;
+    if (u->dirty)
+        return;
+    u->dirty = true;
+    TAILQ_INSERT_TAIL(&p->dirty, u, dirty_link);
+    if (dp->counter_event && dp->counter_event_ms)
+        arm(p->ctr_timer, dp->counter_event_ms);
+}
+
+static void clear_dirty(struct us_priv *p, struct us_child *u)
+{
+    if (u->dirty)
+        TAILQ_REMOVE(&p->dirty, u, dirty_link);
+    u->dirty = false;
+    u->since_event = 0;
+}
+
+static void mark_due(struct us_priv *p, struct us_child *u)
+{
+    if (!u->soft_due && !u->hard_due)
+        TAILQ_INSERT_TAIL(&p->due, u, due_link);
+    event_active(p->report_ev, EV_TIMEOUT, 0);
+}
+
 static bool over(uint64_t v, uint64_t limit)
 {
     return limit && v >= limit;
@@ -125,11 +199,11 @@ static void check_limits(struct dp *dp, struct us_child *u)
     uint64_t n = e->packets_in > e->packets_out ? e->packets_in : e->packets_out;
     struct us_priv *p = dp->priv;
     if (!u->hard_sent && (over(b, u->lim.hard_bytes) || over(n, u->lim.hard_packets))) {
+        mark_due(p, u);
         u->hard_sent = u->hard_due = true;
-        event_active(p->report_ev, EV_TIMEOUT, 0);
     } else if (!u->soft_sent && (over(b, u->lim.soft_bytes) || over(n, u->lim.soft_packets))) {
+        mark_due(p, u);
         u->soft_sent = u->soft_due = true;
-        event_active(p->report_ev, EV_TIMEOUT, 0);
     }
 }
 
@@ -137,75 +211,69 @@ static void check_limits(struct dp *dp, struct us_child *u)
 static void counted(struct dp *dp, struct dp_child *c)
 {
     struct us_child *u = uc_of(c);
-    u->dirty = true;
+    mark_dirty(dp, u);
     check_limits(dp, u);
     if (dp->counter_event && dp->counter_event_packets &&
         ++u->since_event >= dp->counter_event_packets) {
-        u->since_event = 0;
-        u->dirty = false;
+        clear_dirty(dp->priv, u);
         fill_counters(c);
         dp->counter_event(dp->counter_event_arg, c);
     }
 }
 
+/* The lists below are drained from the head and every hook may delete
+ * CHILD SAs (us_remove unlinks them): each SA is taken off before its
+ * hook runs, so the walk ends and never touches a freed one. */
+
 static void on_ctr_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dp *dp = arg;
-    struct dp_child *c, *next;
-    for (c = TAILQ_FIRST(&dp->children); c; c = next) {
-        next = TAILQ_NEXT(c, all_link); /* the observer must not delete CHILD SAs */
-        struct us_child *u = uc_of(c);
-        if (u && u->dirty && dp->counter_event) {
-            u->dirty = false;
-            u->since_event = 0;
-            fill_counters(c);
-            dp->counter_event(dp->counter_event_arg, c);
-        }
+    struct us_priv *p = dp->priv;
+    struct us_child *u;
+    while ((u = TAILQ_FIRST(&p->dirty))) {
+        clear_dirty(p, u);
+        if (!dp->counter_event)
+            continue;
+        fill_counters(u->c);
+        dp->counter_event(dp->counter_event_arg, u->c);
     }
 }
 
-/* Pending limit reports. The hook may delete CHILD SAs (a hard limit's
- * Delete): start over after each call; flags cleared first, so it ends. */
+/* Pending limit reports (a hard limit's hook deletes the CHILD SA). */
 static void on_report(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dp *dp = arg;
-    struct dp_child *c;
-again:
-    TAILQ_FOREACH(c, &dp->children, all_link) {
-        struct us_child *u = uc_of(c);
-        if (!u || !(u->soft_due || u->hard_due))
-            continue;
+    struct us_priv *p = dp->priv;
+    struct us_child *u;
+    while ((u = TAILQ_FIRST(&p->due))) {
+        TAILQ_REMOVE(&p->due, u, due_link);
         enum dp_report r = u->hard_due ? DP_REPORT_HARD_LIMIT : DP_REPORT_SOFT_LIMIT;
         u->soft_due = u->hard_due = false;
-        if (dp->report) {
-            dp->report(dp->report_arg, c, r);
-            goto again;
-        }
+        if (dp->report)
+            dp->report(dp->report_arg, u->c, r);
     }
 }
 
-/* Traffic seen in the last second, for DPD (ike_sa_note_activity). */
+/* Traffic seen in the last second, for DPD (ike_sa_note_activity; that
+ * hook deletes nothing, so both directions may be reported in a row). */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dp *dp = arg;
-    struct dp_child *c;
-again:
-    TAILQ_FOREACH(c, &dp->children, all_link) {
-        struct us_child *u = uc_of(c);
-        if (!u || !(u->act_in || u->act_out))
-            continue;
+    struct us_priv *p = dp->priv;
+    struct us_child *u;
+    while ((u = TAILQ_FIRST(&p->active))) {
+        TAILQ_REMOVE(&p->active, u, act_link);
         bool in = u->act_in, out = u->act_out;
         u->act_in = u->act_out = false;
         if (!dp->report)
             continue;
         if (in)
-            dp->report(dp->report_arg, c, DP_REPORT_INBOUND);
+            dp->report(dp->report_arg, u->c, DP_REPORT_INBOUND);
         if (out)
-            dp->report(dp->report_arg, c, DP_REPORT_OUTBOUND);
-        goto again;
+            dp->report(dp->report_arg, u->c, DP_REPORT_OUTBOUND);
     }
 }
 
@@ -213,101 +281,121 @@ again:
 
 /* The CHILD SA of tun whose selectors hold ip: SAs the peer already uses
  * first, then the newest. */
-static struct dp_child *outbound_sa(struct dp *dp, const struct us_tun *t,
-                                    const struct esp_ip_info *ip)
+static struct us_child *outbound_sa(const struct us_tun *t, const struct esp_ip_info *ip)
 {
-    (void)dp;
-    struct dp_child *best = NULL;
-    struct us_child *u;
+    struct us_child *best = NULL, *u;
     TAILQ_FOREACH(u, &t->children, tun_link) {
-        struct dp_child *c = u->c;
+        const struct dp_child *c = u->c;
         if (u->hard_sent) /* past its hard lifetime: unusable */
             continue;
         if (!esp_ip_in_selectors(ip, true, c->ts_local, c->n_ts_local, c->ts_remote,
                                  c->n_ts_remote))
             continue;
-        if (!best) {
-            best = c;
-            continue;
-        }
-        struct us_child *b = uc_of(best);
-        if (u->peer_sends > b->peer_sends ||
-            (u->peer_sends == b->peer_sends && u->order > b->order))
-            best = c;
+        if (!best || u->peer_sends > best->peer_sends ||
+            (u->peer_sends == best->peer_sends && u->order > best->order))
+            best = u;
     }
     return best;
 }
 
-static int send_raw(struct us_priv *p, const struct dp_child *c, const uint8_t *data, size_t len)
+/* esp_batch_flush()'s verdict on one queued packet. */
+static void raw_sent(void *arg, void *tag, int err)
 {
-    if (p->raw4 < 0 || c->remote.family != IKE_AF_INET)
-        return -EAFNOSUPPORT;
-    struct sockaddr_in to = {.sin_family = AF_INET};
-    memcpy(&to.sin_addr, c->remote.addr, 4);
-    struct in_pktinfo pi = {0};
-    memcpy(&pi.ipi_spec_dst, c->local.addr, 4);
-    char cbuf[CMSG_SPACE(sizeof(pi))] __attribute__((aligned(8))) = {0};
-    struct iovec iov = {(void *)data, len};
-    struct msghdr mh = {.msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov,
-                        .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = IPPROTO_IP;
-    cm->cmsg_type = IP_PKTINFO;
-    cm->cmsg_len = CMSG_LEN(sizeof(pi));
-    memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-    return sendmsg(p->raw4, &mh, 0) < 0 ? -errno : 0;
+    struct us_priv *p = arg;
+    struct us_child *u = tag;
+    if (err < 0)
+        u->send_errors++;
+    else
+        mark_active(p, u, false);
 }
 
-static void output(struct dp *dp, struct us_tun *t, uint8_t *buf, size_t len)
+static void flush_raw(struct us_priv *p, struct us_tun *t)
+{
+    if (p->io.n && t->raw)
+        esp_batch_flush(&p->io, t->raw->fd, raw_sent, p);
+}
+
+/* The inner packet of len octets in slot p->io.n: encapsulated in place;
+ * plain ESP stays queued in the slot (the caller flushes), ESP-in-UDP
+ * leaves at once through the daemon's 4500 socket. */
+static void output(struct dp *dp, struct us_tun *t, size_t len)
 {
     struct us_priv *p = dp->priv;
+    size_t slot = p->io.n;
+    uint8_t *inner = esp_batch_inner(&p->io, slot);
     struct esp_ip_info ip;
-    /* the inner packet was read behind room for the longest header; this
-     * SA's header is written right in front of it (no copy) */
-    uint8_t *inner = buf + ESP_HDR_LEN + ESP_IV_MAX;
-    if (esp_ip_parse(inner, len, &ip) < 0) {
+    struct us_child *u = NULL;
+    if (esp_ip_parse(inner, len, &ip) < 0 || !(u = outbound_sa(t, &ip))) {
         t->no_sa++;
         return;
     }
-    struct dp_child *c = outbound_sa(dp, t, &ip);
-    if (!c) {
-        t->no_sa++;
-        return;
-    }
-    struct us_child *u = uc_of(c);
-    size_t hdr = esp_sa_hdr_len(&u->esp);
-    uint8_t *pkt = inner - hdr;
+    struct dp_child *c = u->c;
+    /* this SA's header goes right in front of the inner packet */
+    uint8_t *pkt = inner - esp_sa_hdr_len(&u->esp);
     size_t n = 0;
-    if (esp_encap(&u->esp, pkt, len, (size_t)(buf + US_BUF - pkt),
+    if (esp_encap(&u->esp, pkt, len, (size_t)(p->io.buf[slot] + ESP_BATCH_BUF - pkt),
                   ip.version == 4 ? ESP_NH_IPV4 : ESP_NH_IPV6, &n) != ESP_OK)
         return; /* counted in esp.ctr */
-    int r = c->encap ? (dp->udp_send ? dp->udp_send(dp->udp_send_arg, c, pkt, n) : -ENOTCONN)
-                     : send_raw(p, c, pkt, n);
+    counted(dp, c);
+    if (!c->encap) {
+        esp_batch_queue_v4(&p->io, pkt, n, c->local.addr, c->remote.addr, u);
+        return;
+    }
+    int r = dp->udp_send ? dp->udp_send(dp->udp_send_arg, c, pkt, n) : -ENOTCONN;
     if (r < 0)
         u->send_errors++;
     else
-        u->act_out = true;
-    counted(dp, c);
+        mark_active(p, u, false);
 }
+
+/* esp_gso_split()'s sink: segments go straight into the batch slots. */
+static uint8_t *tun_slot(void *arg, size_t *cap)
+{
+    struct us_priv *p = arg;
+    if (p->io.n == ESP_BATCH)
+        flush_raw(p, p->reading);
+    *cap = ESP_BATCH_INNER_MAX;
+    return esp_batch_inner(&p->io, p->io.n);
+}
+
+static void tun_emit(void *arg, size_t len)
+{
+    struct us_priv *p = arg;
+    output(p->reading->dp, p->reading, len);
+}
+
+/* Inner packets taken from one readable TUN per event: bounds the time
+ * one source holds the loop (a TSO read yields up to ~48). */
+#define US_TUN_PACKETS_MAX (4 * ESP_BATCH)
 
 static void on_tun(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct us_tun *t = arg;
     struct us_priv *p = t->dp->priv;
-    for (int i = 0; i < US_BATCH; i++) {
-        ssize_t n = read(fd, p->buf + ESP_HDR_LEN + ESP_IV_MAX,
-                         US_BUF - ESP_HDR_LEN - ESP_IV_MAX - ESP_OVERHEAD_MAX);
+    const struct esp_gso_sink sink = {tun_slot, tun_emit, p};
+    p->reading = t;
+    int packets = 0;
+    for (int i = 0; i < ESP_BATCH && packets < US_TUN_PACKETS_MAX; i++) {
+        ssize_t n = read(fd, p->frame, sizeof(p->frame));
         if (n <= 0)
-            return;
-        output(t->dp, t, p->buf, (size_t)n);
+            break;
+        int k = esp_gso_split(p->frame, (size_t)n, &sink);
+        if (k < 0)
+            t->malformed++;
+        else
+            packets += k;
     }
+    flush_raw(p, t);
+    p->reading = NULL;
 }
 
 /* ---- inbound -------------------------------------------------------------- */
 
-/* pkt (in p->buf, writable) is an ESP packet from remote. */
-static void input(struct dp *dp, uint8_t *pkt, size_t len)
+/* pkt (writable, with room for the TUN's header in front of it) is an
+ * ESP packet from remote. batch: part of a receive batch, whose TCP
+ * segments may be coalesced (the caller flushes p->gro at its end). */
+static void input(struct dp *dp, uint8_t *pkt, size_t len, bool batch)
 {
     struct us_priv *p = dp->priv;
     uint32_t spi = esp_packet_spi(pkt, len);
@@ -321,11 +409,11 @@ static void input(struct dp *dp, uint8_t *pkt, size_t len)
     uint8_t *inner, nh;
     size_t ilen;
     if (esp_decap(&u->esp, pkt, len, &inner, &ilen, &nh) != ESP_OK) {
-        u->dirty = true;
+        mark_dirty(dp, u);
         return; /* counted in esp.ctr */
     }
     u->peer_sends = true;
-    u->act_in = true;
+    mark_active(p, u, true);
     if (nh == ESP_NH_NONE) {
         counted(dp, c); /* a TFC dummy (RFC 4303 §2.6) */
         return;
@@ -339,7 +427,18 @@ static void input(struct dp *dp, uint8_t *pkt, size_t len)
         counted(dp, c);
         return;
     }
-    if (write(u->tun->fd, inner, ilen) != (ssize_t)ilen) {
+    /* the TUN's header goes where the ESP header was (>= 16 octets);
+     * a failed write of a coalesced run is billed to the SA at hand */
+    int r;
+    if (batch) {
+        r = esp_gro_write(&p->gro, u->tun->fd, inner, ilen);
+    } else {
+        uint8_t *frame = inner - ESP_VNET_HDR_LEN;
+        esp_gso_rx_hdr(frame);
+        ssize_t w = write(u->tun->fd, frame, ilen + ESP_VNET_HDR_LEN);
+        r = w == (ssize_t)(ilen + ESP_VNET_HDR_LEN) ? 0 : -EIO;
+    }
+    if (r < 0) {
         u->tun_errors++;
         u->tun->write_errors++;
     }
@@ -351,39 +450,106 @@ static void us_esp_input(struct dp *dp, const uint8_t *data, size_t len,
 {
     (void)local, (void)remote;
     struct us_priv *p = dp->priv;
-    if (len > sizeof(p->buf)) {
+    /* headroom for the TUN's header in front of what decapsulates */
+    uint8_t *pkt = p->io.buf[0] + ESP_VNET_HDR_LEN;
+    if (len > sizeof(p->io.buf[0]) - ESP_VNET_HDR_LEN) {
         dp->esp_in_dropped++;
         return;
     }
-    memcpy(p->buf, data, len);
-    input(dp, p->buf, len);
+    memcpy(pkt, data, len);
+    input(dp, pkt, len, false);
 }
 
 static void on_raw4(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
-    struct dp *dp = arg;
+    struct us_raw *raw = arg;
+    struct dp *dp = raw->dp;
     struct us_priv *p = dp->priv;
-    for (int i = 0; i < US_BATCH; i++) {
-        ssize_t n = recv(fd, p->buf, sizeof(p->buf), MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                p->raw_errors++;
-            return;
-        }
+    int n = esp_batch_recv(&p->io, fd);
+    if (n < 0) {
+        if (n != -EAGAIN)
+            p->raw_errors++;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        uint8_t *b = p->io.buf[i];
+        size_t len = p->io.msg[i].msg_len;
         /* a raw IPv4 socket hands us the IP header too */
-        size_t ihl = n >= 20 ? (size_t)(p->buf[0] & 0x0f) * 4 : 0;
-        if (ihl < 20 || ihl >= (size_t)n) {
+        size_t ihl = len >= 20 ? (size_t)(b[0] & 0x0f) * 4 : 0;
+        if (ihl < 20 || ihl >= len) {
             p->raw_errors++;
             continue;
         }
-        input(dp, p->buf + ihl, (size_t)n - ihl);
+        input(dp, b + ihl, len - ihl, true);
     }
+    p->io.n = 0;
+    (void)esp_gro_flush(&p->gro); /* counted in p->gro.write_errors */
+}
+
+/* The raw ESP socket of netns, opened on first use (the daemon's own at
+ * start). NULL with err when it cannot be had. */
+static struct us_raw *raw_get(struct dp *dp, const char *netns, char *err, size_t errlen)
+{
+    struct us_priv *p = dp->priv;
+    for (struct us_raw *r = p->raws; r; r = r->next)
+        if (!strcmp(r->netns, netns))
+            return r->fd >= 0 ? r : NULL;
+    struct us_raw *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->dp = dp;
+    snprintf(r->netns, sizeof(r->netns), "%s", netns);
+    int fd = net_socket_netns(netns, AF_INET, SOCK_RAW | SOCK_NONBLOCK, IPPROTO_ESP);
+    r->fd = fd < 0 ? -1 : fd;
+    if (r->fd >= 0) {
+        int sz = US_RAW_RCVBUF; /* best effort: needs CAP_NET_ADMIN */
+        if (setsockopt(r->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+            (void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+        r->ev = event_new(dp->base, r->fd, EV_READ | EV_PERSIST, on_raw4, r);
+        if (!r->ev || event_add(r->ev, NULL) < 0) {
+            if (r->ev)
+                event_free(r->ev);
+            close(r->fd);
+            free(r);
+            snprintf(err, errlen, "cannot watch the raw ESP socket");
+            return NULL;
+        }
+    }
+    /* kept even without a socket: the answer stays the same */
+    r->next = p->raws;
+    p->raws = r;
+    if (r->fd < 0) {
+        snprintf(err, errlen, "no raw IPv4 ESP socket%s%s: %s", netns[0] ? " in netns " : "",
+                 netns, strerror(-fd));
+        return NULL;
+    }
+    return r;
 }
 
 /* ---- install / remove --------------------------------------------------- */
 
-static struct us_tun *tun_get(struct dp *dp, const char *gw, char *err, size_t errlen)
+/* The VDOM namespace of c's gateway ("" = the daemon's own; also without
+ * an owner, as in tests). */
+static const char *netns_of(const struct dp_child *c)
+{
+    return c->owner && c->owner->vdom ? c->owner->vdom->netns : "";
+}
+
+static void tun_free(struct us_tun *t)
+{
+    if (t->ev)
+        event_free(t->ev);
+    if (t->fd >= 0)
+        close(t->fd); /* the interface and its routes go with it */
+    free(t);
+}
+
+/* The TUN of gateway gw, created in netns on first use. */
+static struct us_tun *tun_get(struct dp *dp, const char *gw, const char *netns, char *err,
+                              size_t errlen)
 {
     struct us_priv *p = dp->priv;
     for (struct us_tun *t = p->tuns; t; t = t->next)
@@ -397,9 +563,16 @@ static struct us_tun *tun_get(struct dp *dp, const char *gw, char *err, size_t e
     t->dp = dp;
     TAILQ_INIT(&t->children);
     snprintf(t->gw, sizeof(t->gw), "%s", gw);
+    snprintf(t->netns, sizeof(t->netns), "%s", netns);
     esp_tun_name(gw, t->ifname);
-    char e[160];
-    t->fd = esp_tun_open(t->ifname, &t->ifindex, e, sizeof(e));
+    char e[200];
+    int back, fd = esp_netns_enter(netns, &back, e, sizeof(e));
+    if (fd == 0) {
+        /* the device is born in the namespace that opens /dev/net/tun */
+        fd = esp_tun_open(t->ifname, &t->ifindex, e, sizeof(e));
+        esp_netns_leave(back);
+    }
+    t->fd = fd;
     if (t->fd < 0) {
         snprintf(err, errlen, "TUN %s: %s", t->ifname, e);
         free(t);
@@ -408,15 +581,25 @@ static struct us_tun *tun_get(struct dp *dp, const char *gw, char *err, size_t e
     t->ev = event_new(dp->base, t->fd, EV_READ | EV_PERSIST, on_tun, t);
     if (!t->ev || event_add(t->ev, NULL) < 0) {
         snprintf(err, errlen, "TUN %s: cannot watch it", t->ifname);
-        if (t->ev)
-            event_free(t->ev);
-        close(t->fd);
-        free(t);
+        tun_free(t);
         return NULL;
     }
     t->next = p->tuns;
     p->tuns = t;
     return t;
+}
+
+/* Routes to c's remote selectors through t, inside t's namespace. */
+static int tun_routes(struct us_tun *t, const struct dp_child *c, char *err, size_t errlen)
+{
+    int back;
+    int r = esp_netns_enter(t->netns, &back, err, errlen);
+    if (r < 0)
+        return r;
+    r = esp_tun_routes(t->ifindex, true, c->ts_remote, c->n_ts_remote, c->ts_local,
+                       c->n_ts_local, err, errlen);
+    esp_netns_leave(back);
+    return r;
 }
 
 /* The selector config of c (for add-route); NULL without an owner. */
@@ -431,6 +614,47 @@ static const struct cfg_selector *selector_of(const struct dp_child *c)
     return NULL;
 }
 
+_Static_assert(CFG_REPLAY_WINDOW_MAX <= ESP_REPLAY_MAX, "the config allows a window we lack");
+
+/* The selector's replay-window if it sets one, else the backend default. */
+static uint32_t replay_window_of(const struct dp *dp, const struct cfg_selector *sel)
+{
+    return sel && sel->replay_set ? sel->replay_window : dp->replay_window;
+}
+
+static void child_free(struct us_child *u)
+{
+    esp_sa_free(&u->esp);
+    OPENSSL_cleanse(u, sizeof(*u));
+    free(u);
+}
+
+/* The TUN (and, for plain ESP, the raw socket) c goes through. */
+static int attach(struct dp *dp, struct us_child *u, const struct dp_child *c, char *err,
+                  size_t errlen)
+{
+    const char *netns = netns_of(c);
+    if (!c->encap && c->remote.family != IKE_AF_INET) {
+        snprintf(err, errlen, "plain ESP needs a raw IPv4 ESP socket (IPv6 outer addresses "
+                 "need NAT-T)");
+        return -1;
+    }
+    struct us_raw *raw = NULL;
+    if (!c->encap && !(raw = raw_get(dp, netns, err, errlen)))
+        return -1;
+    u->tun = tun_get(dp, c->gw_name[0] ? c->gw_name : "tunnel", netns, err, errlen);
+    if (!u->tun)
+        return -1;
+    if (strcmp(u->tun->netns, netns)) {
+        snprintf(err, errlen, "TUN %s lives in netns '%s', not '%s'", u->tun->ifname,
+                 u->tun->netns, netns);
+        return -1;
+    }
+    if (raw)
+        u->tun->raw = raw;
+    return 0;
+}
+
 static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_export *ex,
                       char *err, size_t errlen)
 {
@@ -439,50 +663,31 @@ static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_
         snprintf(err, errlen, "the userspace data plane does ESP tunnel mode only");
         return -1;
     }
-    if (!c->encap && (p->raw4 < 0 || c->remote.family != IKE_AF_INET)) {
-        snprintf(err, errlen, "plain ESP needs a raw IPv4 ESP socket (%s)",
-                 p->raw4 < 0 ? "CAP_NET_RAW missing" : "IPv6 outer addresses need NAT-T");
-        return -1;
-    }
     struct us_child *u = calloc(1, sizeof(*u));
     if (!u) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    const struct cfg_selector *sel = selector_of(c);
     struct esp_sa_params sp = {
         .encr_id = ex->encr_id, .encr_key_bits = ex->encr_key_bits, .integ_id = ex->integ_id,
         .esn = ex->esn, .spi_in = ex->spi_in, .spi_out = ex->spi_out,
         .in = {ex->encr_in.data, ex->encr_in.len, ex->integ_in.data, ex->integ_in.len},
         .out = {ex->encr_out.data, ex->encr_out.len, ex->integ_out.data, ex->integ_out.len},
-        .replay_window = dp->replay_window,
+        .replay_window = replay_window_of(dp, sel),
     };
     if (esp_sa_init(&u->esp, &sp, err, errlen) < 0) {
         free(u);
         return -1;
     }
-    u->tun = tun_get(dp, c->gw_name[0] ? c->gw_name : "tunnel", err, errlen);
-    if (!u->tun) {
-        esp_sa_free(&u->esp);
-        free(u);
+    if (attach(dp, u, c, err, errlen) < 0 ||
+        (sel && sel->add_route && tun_routes(u->tun, c, err, errlen) < 0)) {
+        child_free(u);
         return -1;
     }
-    const struct cfg_selector *sel = selector_of(c);
     if (sel)
         u->lim = (struct dp_limits){sel->lifetime.soft_bytes, sel->lifetime.hard_bytes,
                                     sel->lifetime.soft_packets, sel->lifetime.hard_packets};
-    if (sel && sel->add_route &&
-        esp_tun_routes(u->tun->ifindex, true, c->ts_remote, c->n_ts_remote, c->ts_local,
-                       c->n_ts_local, err, errlen) < 0) {
-        esp_sa_free(&u->esp);
-        free(u);
-        return -1;
-    }
-    if (!p->ctr_timer && dp->counter_event && dp->counter_event_ms) {
-        p->ctr_timer = event_new(dp->base, -1, EV_PERSIST, on_ctr_timer, dp);
-        struct timeval tv = {dp->counter_event_ms / 1000, dp->counter_event_ms % 1000 * 1000};
-        if (p->ctr_timer)
-            event_add(p->ctr_timer, &tv);
-    }
     u->order = ++p->next_order;
     u->c = c;
     TAILQ_INSERT_TAIL(&u->tun->children, u, tun_link);
@@ -492,15 +697,19 @@ static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_
 
 static void us_remove(struct dp *dp, struct dp_child *c)
 {
-    (void)dp;
+    struct us_priv *p = dp->priv;
     struct us_child *u = uc_of(c);
     if (!u)
         return;
     fill_counters(c); /* the last view stays in c->ctr */
     TAILQ_REMOVE(&u->tun->children, u, tun_link);
-    esp_sa_free(&u->esp);
-    OPENSSL_cleanse(u, sizeof(*u));
-    free(u);
+    if (u->act_in || u->act_out)
+        TAILQ_REMOVE(&p->active, u, act_link);
+    if (u->dirty)
+        TAILQ_REMOVE(&p->dirty, u, dirty_link);
+    if (u->soft_due || u->hard_due)
+        TAILQ_REMOVE(&p->due, u, due_link);
+    child_free(u);
     c->backend = NULL;
 }
 
@@ -536,14 +745,17 @@ static void us_close(struct dp *dp)
     while (p->tuns) {
         struct us_tun *t = p->tuns;
         p->tuns = t->next;
-        event_free(t->ev);
-        close(t->fd); /* the interface and its routes go with it */
-        free(t);
+        tun_free(t);
     }
-    if (p->raw4_ev)
-        event_free(p->raw4_ev);
-    if (p->raw4 >= 0)
-        close(p->raw4);
+    while (p->raws) {
+        struct us_raw *r = p->raws;
+        p->raws = r->next;
+        if (r->ev)
+            event_free(r->ev);
+        if (r->fd >= 0)
+            close(r->fd);
+        free(r);
+    }
     if (p->ctr_timer)
         event_free(p->ctr_timer);
     if (p->tick)
@@ -562,30 +774,22 @@ static int us_open(struct dp *dp, char *err, size_t errlen)
         return -1;
     }
     dp->priv = p;
-    p->raw4 = -1;
-    p->tick = event_new(dp->base, -1, EV_PERSIST, on_tick, dp);
+    TAILQ_INIT(&p->active);
+    TAILQ_INIT(&p->dirty);
+    TAILQ_INIT(&p->due);
+    esp_gro_init(&p->gro);
+    p->tick = event_new(dp->base, -1, 0, on_tick, dp);
+    p->ctr_timer = event_new(dp->base, -1, 0, on_ctr_timer, dp);
     p->report_ev = event_new(dp->base, -1, 0, on_report, dp);
-    struct timeval sec = {1, 0};
-    if (!p->tick || !p->report_ev || event_add(p->tick, &sec) < 0) {
+    if (!p->tick || !p->ctr_timer || !p->report_ev) {
         snprintf(err, errlen, "out of memory");
         us_close(dp);
         return -1;
     }
-    /* Plain ESP (no NAT) needs it; without CAP_NET_RAW only NAT-T SAs work. */
-    p->raw4 = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
-    if (p->raw4 >= 0) {
-        /* bursts of a TCP flow must not overflow the default ~200 KiB while
-         * the loop is busy with the TUN (best effort: needs CAP_NET_ADMIN) */
-        int sz = US_RAW_RCVBUF;
-        if (setsockopt(p->raw4, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-            (void)setsockopt(p->raw4, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-        p->raw4_ev = event_new(dp->base, p->raw4, EV_READ | EV_PERSIST, on_raw4, dp);
-        if (!p->raw4_ev || event_add(p->raw4_ev, NULL) < 0) {
-            snprintf(err, errlen, "cannot watch the raw ESP socket");
-            us_close(dp);
-            return -1;
-        }
-    }
+    /* Plain ESP (no NAT) needs it; without CAP_NET_RAW only NAT-T SAs
+     * work. Opened now, before the daemon may drop privileges. */
+    char e[200];
+    (void)raw_get(dp, "", e, sizeof(e));
     return 0;
 }
 

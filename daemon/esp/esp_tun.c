@@ -32,7 +32,7 @@ int esp_tun_open(const char *name, int *ifindex, char *err, size_t errlen)
         return -e;
     }
     struct ifreq ifr = {0};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
     snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
     int s = -1, e = 0;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -40,6 +40,9 @@ int esp_tun_open(const char *name, int *ifindex, char *err, size_t errlen)
         snprintf(err, errlen, "TUNSETIFF %s: %s", name, strerror(e));
         goto fail;
     }
+    /* TCP segmentation and checksums left to us (esp_gso.h): best effort,
+     * without them every packet simply comes whole and checksummed */
+    (void)ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6));
     s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) {
         e = errno;

@@ -1,6 +1,7 @@
 /*
  * The userspace data plane's network plumbing: one TUN device per gateway
- * (IFF_TUN | IFF_NO_PI, named "hk-<gateway>", cut to IFNAMSIZ), brought up
+ * (IFF_TUN | IFF_NO_PI | IFF_VNET_HDR with TSO and checksum offload, see
+ * esp_gso.h; named "hk-<gateway>", cut to IFNAMSIZ), brought up
  * with an MTU that leaves room for ESP-in-UDP, and routes to a CHILD SA's
  * remote selectors through it (rtnetlink, with a preferred source address
  * inside the local selectors when the host has one, so that the gateway's

@@ -15,6 +15,8 @@
  *                  quorum) and THE invariant ha_gateway_active()
  *   ha_takeover.c  standby -> master (VIPs + gratuitous ARP, ESP seq jump,
  *                  RFC 6311 sync, activate) and master -> standby (release)
+ *   ha_quorum.c    votequorum on the event loop (quorate, two_node, wait_for_all)
+ *   ha_shutdown.c  a clean stop hands the tunnels to the peer (no Deletes)
  *   ha_vip.c       VIP add/remove and gratuitous ARP through libnl-route-3
  *   ha_stats.c     counters and the view for hactl status / ha stats
  */
@@ -60,8 +62,10 @@ struct ha_vc {
     char last_reason[96];
 };
 
+#define HA_STATS_BODIES 32
 struct ha_stats {
-    uint64_t sent[16], received[16], dropped[16]; /* by Hasync__Envelope__BodyCase */
+    /* By Hasync__Envelope__BodyCase (10..21 today: room for new bodies). */
+    uint64_t sent[HA_STATS_BODIES], received[HA_STATS_BODIES], dropped[HA_STATS_BODIES];
     uint64_t bulk_syncs_requested, bulk_syncs_served;
     uint64_t held_datagrams;        /* IKE datagrams held for an ack (write-ahead) */
     uint64_t held_max_us;           /* longest hold */
@@ -120,6 +124,13 @@ void ha_role_announce_rx(struct ha *ha, const Hasync__Envelope *env); /* a RoleA
 /* Called by ha_apply.c / ha_bulk.c when a vcluster's sync state changes
  * (a syncing node is not promoted while its peer lives): re-run election. */
 void ha_role_sync_changed(struct ha *ha, struct ha_vc *vc);
+/* daemon_shutdown(): true when gw's SAs are to be freed here without a
+ * Delete to the IKE peer because another node continues them: the
+ * vcluster is mastered here and a peer is in sync (then it is released
+ * now: VIPs removed, SAs passive; the peer takes over as we leave the
+ * group), or it is mastered elsewhere (our copies are passive). False
+ * without HA or with nobody to take over: delete as a single node does. */
+bool ha_shutdown_keep(struct daemon *d, const struct gateway *gw);
 /* The virtual cluster that owns VDOM index vdom; NULL without HA. */
 struct ha_vc *ha_vc_of_vdom(const struct daemon *d, unsigned vdom);
 struct ha_vc *ha_vc_find(struct ha *ha, uint32_t id);

@@ -9,8 +9,11 @@
 # Environment: ESP_BENCH_SECONDS (5), ESP_BENCH_PAIRS ("haiked-charon
 # charon-charon haiked-haiked"), ESP_BENCH_SUITES ("gcm cbc"),
 # BENCH_NICE (19: the machine is shared).
-# Output: "esp PAIR SUITE MBITS" lines, then haiked-haiked / charon-charon
-# ratios per suite.
+# Output: "esp PAIR SUITE MBITS" and "cpu PAIR SUITE CPU-SECONDS-PER-GB"
+# (both daemons and both iperf3 ends)
+# lines, then haiked-haiked / charon-charon ratios per suite (throughput,
+# and CPU efficiency: charon's CPU per GB over haiked's, which a loaded
+# machine disturbs much less than throughput).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -21,9 +24,12 @@ if [ ! -x "$build/daemon/haiked" ]; then
 fi
 out=$(HAIKED_BUILD_DIR=$build nice -n "${BENCH_NICE:-19}" /usr/bin/python3 "$here/esp_iperf.py")
 echo "$out"
-echo "$out" | awk '$1 == "esp" { v[$2 " " $3] = $4; s[$3] = 1 }
+echo "$out" | awk '$1 == "cpu" { c[$2 " " $3] = $4 }
+    $1 == "esp" { v[$2 " " $3] = $4; s[$3] = 1 }
     END { for (x in s) if (v["charon-charon " x] > 0) {
             if (v["haiked-haiked " x] != "")
                 printf "ratio haiked-haiked/charon-charon %s %.2f\n", x, v["haiked-haiked " x] / v["charon-charon " x]
+            if (c["haiked-haiked " x] > 0)
+                printf "efficiency haiked-haiked/charon-charon %s %.2f\n", x, c["charon-charon " x] / c["haiked-haiked " x]
             if (v["haiked-charon " x] != "")
                 printf "ratio haiked-charon/charon-charon %s %.2f\n", x, v["haiked-charon " x] / v["charon-charon " x] } }'

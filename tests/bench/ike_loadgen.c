@@ -62,6 +62,7 @@ struct lg_sa {
     struct lg_sock *sock;
     uint64_t spi; /* initiator SPI as a number, the hash key */
     bool hashed, established, child_up, deleting;
+    unsigned child_installs; /* > 1: the CHILD SA was rekeyed */
     struct lg_sa *hnext;       /* hash chain */
     struct lg_sa *next, *prev; /* live list */
     struct lg_timer t[IKE_TIMER_COUNT];
@@ -89,7 +90,9 @@ struct lg {
     /* results */
     uint64_t ike_up, child_up, failed, deleted, retransmits, unmatched, send_errors;
     uint64_t dropped_input, child_install_fail;
-    int phase; /* 0 establish, 1 delete, 2 done */
+    uint64_t child_installs; /* every CHILD SA installed, rekeys included */
+    int phase; /* 0 establish, 1 delete, 2 done, 3 holding (--hold) */
+    struct event *hold;
     struct lg_sa *del_cursor;
     struct lg_phase ph[2];
     bool timed_out;
@@ -261,6 +264,8 @@ static int cb_child_install(void *user, struct ike_sa *sa, const struct ike_chil
     (void)c;
     struct lg_sa *s = user;
     s->child_up = true;
+    s->child_installs++;
+    s->lg->child_installs++;
     return 0;
 }
 
@@ -423,6 +428,17 @@ static void pump(struct lg *lg)
         if (lg->started < lg->o.count || lg->in_flight > 0)
             return;
         phase_end(lg, 0);
+        if (lg->o.hold_s && lg->ike_up > 0) {
+            /* --hold: keep answering the responder (its rekeys after a
+             * failover, DPD) until the hold timer ends the run. */
+            struct timeval tv = {.tv_sec = lg->o.hold_s};
+            lg->phase = 3;
+            if (lg->hold && evtimer_add(lg->hold, &tv) == 0)
+                return;
+            lg->phase = 2;
+            event_base_loopbreak(lg->base);
+            return;
+        }
         if (lg->o.keep || lg->o.churn || lg->ike_up == 0) {
             lg->phase = 2;
             event_base_loopbreak(lg->base);
@@ -494,6 +510,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_hold_end(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct lg *lg = arg;
+    lg->phase = 2;
+    event_base_loopbreak(lg->base);
+}
+
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -545,6 +570,7 @@ static int setup(struct lg *lg)
     lg->ctx.ops = &lg_ops;
     lg->ctx.retransmit_base_ms = lg->o.retransmit_ms;
     lg->deadline = evtimer_new(lg->base, on_deadline, lg);
+    lg->hold = evtimer_new(lg->base, on_hold_end, lg);
     struct timeval tv = {.tv_sec = lg->o.timeout_s};
     return lg->deadline && evtimer_add(lg->deadline, &tv) == 0 ? 0 : -1;
 }
@@ -592,6 +618,18 @@ static uint64_t live_retransmits(const struct lg *lg)
     return n;
 }
 
+/* --hold: tunnels still established, and those whose CHILD SA was
+ * installed more than once (rekeyed by the responder). */
+static void hold_counts(const struct lg *lg, uint64_t *alive, uint64_t *rekeyed)
+{
+    for (const struct lg_sa *s = lg->live.next; s != &lg->live; s = s->next) {
+        if (s->sa && ike_sa_state(s->sa) == IKE_SA_STATE_ESTABLISHED)
+            (*alive)++;
+        if (s->child_installs > 1)
+            (*rekeyed)++;
+    }
+}
+
 static void report(struct lg *lg)
 {
     const struct lg_opts *o = &lg->o;
@@ -618,6 +656,15 @@ static void report(struct lg *lg)
         report_phase(lg, &lg->ph[0], lg->ike_up, j);
     if (lg->ph[1].name)
         report_phase(lg, &lg->ph[1], lg->deleted, j);
+    if (o->hold_s) {
+        uint64_t alive = 0, rekeyed = 0;
+        hold_counts(lg, &alive, &rekeyed);
+        printf(j ? ",\"hold_s\":%u,\"alive\":%" PRIu64 ",\"child_installs\":%" PRIu64
+                   ",\"tunnels_rekeyed\":%" PRIu64
+                 : "hold_s=%u\nalive=%" PRIu64 "\nchild_installs=%" PRIu64
+                   "\ntunnels_rekeyed=%" PRIu64 "\n",
+               o->hold_s, alive, lg->child_installs, rekeyed);
+    }
     if (j)
         printf("}\n");
 }
@@ -643,6 +690,12 @@ int main(int argc, char **argv)
     /* With --keep the peer holds the tunnels: exit without Deletes (and
      * without freeing 10^4 SAs we no longer need). */
     int rc = lg.ike_up == lg.o.count && lg.child_up == lg.o.count && !lg.timed_out ? 0 : 1;
+    if (lg.o.hold_s) {
+        uint64_t alive = 0, rekeyed = 0;
+        hold_counts(&lg, &alive, &rekeyed);
+        if (alive != lg.o.count)
+            rc = 1;
+    }
     lg_opts_free(&lg.o);
     return rc;
 }

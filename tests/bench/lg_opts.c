@@ -35,6 +35,8 @@ static void usage(void)
             "  --timeout S          give up after S seconds (default 300)\n"
             "  --peer-pid PID       sample the responder's CPU and RSS per phase\n"
             "  --keep               leave the tunnels up (no Delete phase)\n"
+            "  --hold S             with --keep: stay S seconds after establishing and answer\n"
+            "                       the responder's exchanges (its rekeys: child_installs)\n"
             "  --churn              delete each tunnel as soon as it is up (one phase)\n"
             "  --json               one JSON object instead of key=value lines\n"
             "IKE_LOADGEN_VERBOSE=1 prints libike's error lines (failed tunnels).\n");
@@ -208,6 +210,7 @@ enum {
     OPT_TIMEOUT,
     OPT_PID,
     OPT_KEEP,
+    OPT_HOLD,
     OPT_CHURN,
     OPT_JSON
 };
@@ -229,6 +232,7 @@ static const struct option longopts[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"peer-pid", required_argument, NULL, OPT_PID},
     {"keep", no_argument, NULL, OPT_KEEP},
+    {"hold", required_argument, NULL, OPT_HOLD},
     {"churn", no_argument, NULL, OPT_CHURN},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
@@ -297,6 +301,11 @@ static int apply(int c, char *arg, struct lg_opts *o, const char **pskf, bool *h
         o->peer_pid = (int)v;
         return 0;
     case OPT_KEEP: o->keep = true; return 0;
+    case OPT_HOLD:
+        if (parse_u64(arg, 1, 86400, &v) < 0)
+            return -1;
+        o->hold_s = (unsigned)v;
+        return 0;
     case OPT_CHURN: o->churn = true; return 0;
     case OPT_JSON: o->json = true; return 0;
     default: usage(); return -1;
@@ -342,6 +351,10 @@ int lg_opts_parse(int argc, char **argv, struct lg_opts *o)
             return -1;
     if (optind < argc || !have_remote || o->n_local == 0) {
         usage();
+        return -1;
+    }
+    if (o->hold_s && (!o->keep || o->churn)) {
+        fprintf(stderr, "ike_loadgen: --hold needs --keep (and no --churn)\n");
         return -1;
     }
     for (size_t i = 0; i < o->n_local; i++)

@@ -22,6 +22,8 @@ struct lg_opts {
     uint64_t count;          /* tunnels to establish in total */
     unsigned concurrency;    /* exchanges in flight at once */
     bool keep;               /* leave the tunnels up (no Delete phase) */
+    unsigned hold_s;         /* with keep: stay this long after establishing, answering the
+                              * responder's exchanges (rekeys, DPD); 0 = exit at once */
     bool churn;              /* delete each tunnel as soon as it is up */
     bool json;
     int peer_pid;               /* responder process to sample (0: none) */

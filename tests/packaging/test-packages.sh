@@ -144,6 +144,31 @@ out=$(haiked --check-config "$OUT/gwtest/haiked.conf") || fail "example gateway 
 ok "example gateway with a PSK: $out"
 rm -rf "$OUT/gwtest" "$OUT/gw.conf"
 
+# HA: the commented `ha` section of haiked.conf, uncommented, is valid as it
+# stands; the two-node example (haiked-ha.conf) is valid once its gateway has
+# a PSK, and its vpn-b variant (priority 100) too.
+sed '/^#ha = {/,/^#};/s/^#//' /etc/haiked/haiked.conf >"$OUT/ha.conf"
+grep -q '^ha = {' "$OUT/ha.conf" || fail "commented ha section not found in haiked.conf"
+out=$(haiked --check-config "$OUT/ha.conf") || fail "haiked.conf with its ha section: $out"
+echo "$out" | grep -q "HA group haiked: 1 vcluster, 1 VIP" ||
+    fail "haiked.conf with its ha section: '$out'"
+ok "haiked.conf's ha section uncommented: $out"
+EX=/usr/share/doc/haiked/examples
+mkdir -p "$OUT/hatest"
+sed -e 's|secrets-file = "/etc/haiked/secrets.conf"|secrets-file = "secrets.conf"|' \
+    "$EX/haiked-ha.conf" >"$OUT/hatest/haiked.conf"
+sed 's/priority = 200;/priority = 100;/' "$OUT/hatest/haiked.conf" >"$OUT/hatest/vpn-b.conf"
+(umask 077; printf 'secrets = ( { gateway = "to-branch"; psk = "0x%s"; } );\n' \
+    "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$OUT/hatest/secrets.conf")
+for n in haiked vpn-b; do
+    out=$(haiked --check-config "$OUT/hatest/$n.conf") || fail "$EX/haiked-ha.conf ($n): $out"
+    echo "$out" | grep -q "1 gateway, 1 selector, HA group haiked: 1 vcluster, 2 VIPs" ||
+        fail "$EX/haiked-ha.conf ($n): '$out'"
+done
+grep -q 'priority = 100;' "$OUT/hatest/vpn-b.conf" || fail "haiked-ha.conf: no priority to change"
+ok "haiked-ha.conf (vpn-a and vpn-b): $out"
+rm -rf "$OUT/hatest" "$OUT/ha.conf"
+
 # The corosync example parses and validates (corosync -t) as node vpn-a, with
 # a throw-away key, in a namespace that has vpn-a's addresses.
 corosync-keygen -k "$OUT/authkey" >/dev/null 2>&1 || fail "corosync-keygen"
@@ -160,13 +185,20 @@ rm -f "$OUT/authkey" "$OUT/corosync.conf"
 [ "$rc" -eq 0 ] || fail "corosync -t on the example: $out"
 grep -q '^ *crypto_cipher: aes256' /usr/share/doc/haiked/examples/corosync.conf.example ||
     fail "corosync example without knet crypto"
-ok "corosync.conf.example: corosync -t accepts it (knet, aes256/sha256)"
+# The failure detection LAB.md measured (token 300: 0.63 s) needs the faster
+# knet heartbeat on every link, or the ring flaps.
+grep -q '^ *token: 300$' /usr/share/doc/haiked/examples/corosync.conf.example ||
+    fail "corosync example: token is not 300"
+[ "$(grep -c '^ *knet_ping_interval: 200$' /usr/share/doc/haiked/examples/corosync.conf.example)" = \
+  "$(grep -c '^ *linknumber:' /usr/share/doc/haiked/examples/corosync.conf.example)" ] ||
+    fail "corosync example: a link without knet_ping_interval 200"
+ok "corosync.conf.example: corosync -t accepts it (knet, aes256/sha256, token 300)"
 
 out=$(hactl --help) || fail "hactl --help"
-for c in status tunnel gateway debug; do
+for c in status tunnel gateway debug failover ha; do
     echo "$out" | grep -q "^  $c " || fail "hactl --help lacks $c"
 done
-ok "hactl --help lists status, tunnel, gateway, debug"
+ok "hactl --help lists status, tunnel, gateway, debug, failover, ha"
 
 # Man pages: found by man, and render without groff warnings.
 for m in 8:haiked 8:hactl 5:haiked.conf; do
@@ -188,6 +220,11 @@ got=$(bash -c '. /usr/share/bash-completion/bash_completion
     COMP_WORDS=(hactl --json g); COMP_CWORD=2; COMP_LINE="hactl --json g"; COMP_POINT=${#COMP_LINE}
     _hactl; echo "${COMPREPLY[*]}"')
 [ "$got" = "gateway" ] || fail "completion of 'hactl --json g': '$got'"
+got=$(bash -c '. /usr/share/bash-completion/bash_completion
+    . /usr/share/bash-completion/completions/hactl
+    COMP_WORDS=(hactl ha ""); COMP_CWORD=2; COMP_LINE="hactl ha "; COMP_POINT=${#COMP_LINE}
+    _hactl; echo "${COMPREPLY[*]}"')
+[ "$got" = "stats" ] || fail "completion of 'hactl ha ': '$got'"
 ok "bash completion: subcommands and verbs"
 
 # The unit: systemd-analyze verify (exit status and every line it prints).
@@ -195,6 +232,21 @@ UNIT=/lib/systemd/system/haiked.service
 v=$(systemd-analyze verify "$UNIT" 2>&1) || fail "systemd-analyze verify: $v"
 [ -z "$v" ] || fail "systemd-analyze verify says: $v"
 ok "systemd-analyze verify $UNIT: clean"
+# The HA drop-in (examples), applied to the installed unit from a scratch
+# unit directory: still clean, and it orders haiked after corosync.
+mkdir -p "$OUT/units/haiked.service.d"
+cp "$UNIT" "$OUT/units/"
+cp /usr/share/doc/haiked/examples/haiked-ha.service.conf "$OUT/units/haiked.service.d/ha.conf"
+v=$(SYSTEMD_UNIT_PATH="$OUT/units:" systemd-analyze verify "$OUT/units/haiked.service" 2>&1) ||
+    fail "systemd-analyze verify with the HA drop-in: $v"
+[ -z "$v" ] || fail "systemd-analyze verify with the HA drop-in says: $v"
+rm -rf "$OUT/units"
+grep -q '^After=corosync.service$' /usr/share/doc/haiked/examples/haiked-ha.service.conf &&
+    grep -q '^Wants=corosync.service$' /usr/share/doc/haiked/examples/haiked-ha.service.conf ||
+    fail "HA drop-in does not order haiked after corosync"
+grep -q corosync "$UNIT" && grep -v '^#' "$UNIT" | grep -q corosync &&
+    fail "the default unit must not depend on corosync (single nodes)"
+ok "HA drop-in haiked-ha.service.conf: verify clean, After/Wants=corosync.service"
 [ -L /etc/systemd/system/multi-user.target.wants/haiked.service ] ||
     fail "haiked.service not enabled by the package"
 ok "haiked.service enabled (multi-user.target.wants)"

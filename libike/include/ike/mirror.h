@@ -1,0 +1,59 @@
+/*
+ * Keeping a standby's passive copy of an IKE SA current (DESIGN.md §3), and
+ * making an active SA passive again (graceful failover).
+ *
+ * A standby builds its copy with ike_sa_import() (<ike/export.h>); the
+ * master then streams what changes: message IDs after every request,
+ * addresses after a NAT change, deleted CHILD SAs. These calls apply such a
+ * change to the copy without any side effect: nothing is sent, no timer is
+ * armed, no ctx callback (child_delete, event) runs. Each refuses an SA that
+ * is not passive and ESTABLISHED with IKE_E_STATE: an active SA changes only
+ * through its own exchanges.
+ *
+ * ike_sa_deactivate() is the reverse of ike_sa_activate() (<ike/sa.h>): the
+ * node that hands a virtual cluster over stops driving the SA (no timers, no
+ * queued or outstanding exchange) and from then on mirrors the new master.
+ */
+#ifndef IKE_MIRROR_H
+#define IKE_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ike/api.h>
+#include <ike/ctx.h>
+#include <ike/error.h>
+#include <ike/events.h>
+
+struct ike_sa;
+
+/* Imported (or deactivated) and not yet activated. */
+IKE_API bool ike_sa_is_passive(const struct ike_sa *sa);
+
+/* The master's next request ID to send / expected to receive (a
+ * MSGID_UPDATE event). Message IDs never go back: a value below the copy's
+ * is refused with IKE_E_INVALID_ARG (a stale or reordered update) and the
+ * copy is left as it was. */
+IKE_API enum ike_status ike_sa_mirror_msgid(struct ike_sa *sa, uint32_t send_next,
+                                            uint32_t recv_next, struct ike_diag *diag);
+
+/* Current addresses, ports and NAT flags (an IKE_SA_UPDATE event). Both
+ * addresses must be of one family (IKE_E_INVALID_ARG otherwise). */
+IKE_API enum ike_status ike_sa_mirror_update(struct ike_sa *sa, const struct ike_ev_ike_update *u,
+                                             struct ike_diag *diag);
+
+/* Forgets the CHILD SA with inbound SPI spi_in (a CHILD_SA_DEL event): no
+ * child_delete callback, the caller removes its own data-plane copy.
+ * IKE_E_INVALID_ARG for an unknown SPI. */
+IKE_API enum ike_status ike_sa_mirror_child_del(struct ike_sa *sa, uint32_t spi_in,
+                                                struct ike_diag *diag);
+
+/* An active ESTABLISHED SA becomes passive: every timer cancelled
+ * (retransmission, DPD, lifetimes), queued exchanges dropped, an
+ * outstanding request abandoned (its message ID stays consumed: the
+ * new master continues from the synced IDs). Lifetimes left are kept and
+ * re-armed by a later ike_sa_activate(). IKE_OK when already passive,
+ * IKE_E_STATE unless ESTABLISHED or when an IKE rekey already replaced it. */
+IKE_API enum ike_status ike_sa_deactivate(struct ike_sa *sa, struct ike_diag *diag);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * The kernel data plane against the running kernel's XFRM, inside a
+ * private network namespace (XFRM state is per namespace): policies
+ * shared by reference count across a rekey, a CHILD SA install that the
+ * kernel refuses (the development hosts have no ESP) reported with the
+ * SPI and the kernel's reason and leaving nothing behind, or, where the
+ * kernel has ESP (user-mode-linux), installed, rekeyed (the new outbound
+ * state deferred until the old pair goes) and removed completely; and
+ * the IKE sockets of the kernel data plane with UDP_ENCAP on 4500.
+ * Skipped (not failed) without root.
+ */
+#include "dtest_util.h"
+
+#include <arpa/inet.h>
+#include <linux/udp.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+
+#include <netlink/cache.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/xfrm/sa.h>
+
+#include <ike/const.h>
+
+#include "esp/dp_xfrm.h"
+#include "net.h"
+
+static struct ike_ts_export net25(uint8_t last)
+{
+    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
+    uint8_t a[4] = {192, 0, 2, last};
+    memcpy(t.start_addr, a, 4);
+    a[3] = (uint8_t)(last + 127);
+    memcpy(t.end_addr, a, 4);
+    return t;
+}
+
+static struct ike_addr wan(uint8_t last)
+{
+    struct ike_addr a = {.family = IKE_AF_INET, .port = 500};
+    uint8_t v[4] = {203, 0, 113, last};
+    memcpy(a.addr, v, 4);
+    return a;
+}
+
+static int count_policy(struct nl_msg *msg, void *arg)
+{
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    const struct xfrm_userpolicy_info *pi = nlmsg_data(h);
+    /* socket policies (the IKE sockets' bypass) are listed too, dir >= MAX */
+    if (h->nlmsg_type == XFRM_MSG_NEWPOLICY && pi->dir < XFRM_POLICY_MAX)
+        (*(int *)arg)++;
+    return NL_OK;
+}
+
+/* States and policies in this namespace's kernel (policies counted from
+ * the raw dump: libnl's policy parser leaks addresses). */
+static void count_kernel(int *states, int *policies)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
+    struct nl_cache *c = NULL;
+    assert_int_equal(xfrmnl_sa_alloc_cache(sk, &c), 0);
+    *states = nl_cache_nitems(c);
+    nl_cache_free(c);
+    *policies = 0;
+    struct xfrm_userpolicy_id none;
+    memset(&none, 0, sizeof(none));
+    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
+    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_policy, policies);
+    assert_true(nl_recvmsgs_default(sk) >= 0);
+    nl_socket_free(sk);
+}
+
+static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, size_t n_remote)
+{
+    memset(c, 0, sizeof(*c));
+    memset(x, 0, sizeof(*x));
+    c->local = wan(1);
+    c->remote = wan(2);
+    c->n_ts_local = 1;
+    c->ts_local[0] = net25(0);
+    c->n_ts_remote = n_remote;
+    c->ts_remote[0] = net25(128);
+    if (n_remote > 1) {
+        c->ts_remote[1] = net25(128);
+        c->ts_remote[1].start_addr[2] = c->ts_remote[1].end_addr[2] = 3;
+    }
+    c->spi_in = spi;
+    c->backend = x;
+    x->c = c;
+    x->reqid = 5;
+    x->in.spi = spi;
+}
+
+static void test_policies_shared(void **state)
+{
+    (void)state;
+    if (dtest_private_netns() < 0)
+        skip();
+    struct event_base *base = event_base_new();
+    struct dp dp;
+    char err[256] = "";
+    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
+    int st, pol;
+    struct dp_child c1, c2, c3;
+    struct xf_child x1, x2, x3;
+    fake_child(&c1, &x1, 0x101, 1);
+    fake_child(&c2, &x2, 0x102, 1); /* a rekey: same tunnel and selectors */
+    assert_int_equal(xf_policies_install(&dp, &x1, err, sizeof(err)), 0);
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 3); /* out, in, fwd */
+    assert_int_equal(xf_policies_install(&dp, &x2, err, sizeof(err)), 0);
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 3);
+    xf_policies_remove(&dp, &x1); /* the old pair goes: the policies stay */
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 3);
+    xf_policies_remove(&dp, &x2);
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 0);
+
+    fake_child(&c3, &x3, 0x103, 2); /* two remote subnets */
+    assert_int_equal(xf_policies_install(&dp, &x3, err, sizeof(err)), 0);
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 6);
+    assert_int_equal(x3.n_pols, 6);
+    xf_policies_remove(&dp, &x3);
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, 0);
+    dp_close(&dp);
+    event_base_free(base);
+}
+
+static void export_gcm(struct ike_child_export *ex)
+{
+    memset(ex, 0, sizeof(*ex));
+    ex->version = IKE_EXPORT_VERSION;
+    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "lan");
+    ex->protocol = IKE_PROTO_ESP;
+    ex->tunnel = true;
+    ex->encr_id = IKE_ENCR_AES_GCM_16;
+    ex->encr_key_bits = 256;
+    ex->esn = true;
+    ex->spi_in = 0xc1a0b0c1;
+    ex->spi_out = 0xc1a0b0c2;
+    ex->encr_in.len = ex->encr_out.len = 36;
+    memset(ex->encr_in.data, 0x42, 36);
+    memset(ex->encr_out.data, 0x24, 36);
+    ex->n_ts_local = ex->n_ts_remote = 1;
+    ex->ts_local[0] = net25(0);
+    ex->ts_remote[0] = net25(128);
+}
+
+static void test_install(void **state)
+{
+    (void)state;
+    if (dtest_private_netns() < 0)
+        skip();
+    struct event_base *base = event_base_new();
+    struct dp dp;
+    char err[256] = "";
+    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
+    struct ike_child_export ex;
+    export_gcm(&ex);
+    struct ike_addr l = wan(1), r = wan(2);
+    l.port = r.port = 4500;
+    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &l, &r, true, 0, err, sizeof(err));
+    int st, pol;
+    count_kernel(&st, &pol);
+    if (!c) {
+        /* no ESP in this kernel: refused, said so with the SPI, nothing left */
+        assert_non_null(strstr(err, "c1a0b0c1"));
+        assert_non_null(strstr(err, "kernel refused"));
+        assert_int_equal(dp.install_failures, 1);
+        assert_int_equal(st, 0);
+        assert_int_equal(pol, 0);
+        print_message("kernel without ESP: %s\n", err);
+    } else {
+        assert_int_equal(st, 2);
+        assert_int_equal(pol, 3);
+        assert_int_equal(dp_child_counters(&dp, c), 0);
+        assert_int_equal(c->ctr.packets_in, 0);
+        assert_int_equal(dp.ops->set_seq(&dp, c, 1000, 0), 0);
+        assert_int_equal(dp_child_counters(&dp, c), 0);
+        assert_int_equal(c->ctr.seq_out, 1000); /* read back from the kernel */
+        /* a rekey: the new pair's outbound state waits for the old to go */
+        struct ike_child_export ex2 = ex;
+        ex2.spi_in = 0xc1a0b0c3;
+        ex2.spi_out = 0xc1a0b0c4;
+        ex2.replaces_spi_in = ex.spi_in;
+        struct dp_child *c2 = dp_child_install(&dp, NULL, &ex2, &l, &r, true, 0, err, sizeof(err));
+        assert_non_null(c2);
+        count_kernel(&st, &pol);
+        assert_int_equal(st, 3);
+        assert_int_equal(pol, 3); /* shared */
+        dp_child_delete(&dp, c);
+        count_kernel(&st, &pol);
+        assert_int_equal(st, 2); /* the new outbound state came in before the old went */
+        assert_int_equal(pol, 3);
+        assert_int_equal(dp_child_counters(&dp, c2), 0);
+        dp_child_delete(&dp, c2);
+        count_kernel(&st, &pol);
+        assert_int_equal(st, 0);
+        assert_int_equal(pol, 0);
+    }
+    dp_close(&dp);
+    event_base_free(base);
+}
+
+/* IPv6 outside and inside, CBC + HMAC-SHA-512, no NAT-T. */
+static void test_install_v6(void **state)
+{
+    (void)state;
+    if (dtest_private_netns() < 0)
+        skip();
+    struct event_base *base = event_base_new();
+    struct dp dp;
+    char err[256] = "";
+    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
+    struct ike_child_export ex;
+    export_gcm(&ex);
+    ex.encr_id = IKE_ENCR_AES_CBC;
+    ex.integ_id = IKE_INTEG_HMAC_SHA2_512_256;
+    ex.esn = false;
+    ex.encr_in.len = ex.encr_out.len = 32;
+    ex.integ_in.len = ex.integ_out.len = 64;
+    struct ike_ts_export v6 = {.type = IKE_TS_IPV6_ADDR_RANGE, .end_port = 0xffff};
+    inet_pton(AF_INET6, "2001:db8:1::", v6.start_addr);
+    inet_pton(AF_INET6, "2001:db8:1::ffff:ffff:ffff:ffff", v6.end_addr);
+    ex.ts_local[0] = v6;
+    inet_pton(AF_INET6, "2001:db8:2::", v6.start_addr);
+    inet_pton(AF_INET6, "2001:db8:2::ffff:ffff:ffff:ffff", v6.end_addr);
+    ex.ts_remote[0] = v6;
+    struct ike_addr l = {.family = IKE_AF_INET6, .port = 500}, r = l;
+    inet_pton(AF_INET6, "2001:db8::1", l.addr);
+    inet_pton(AF_INET6, "2001:db8::2", r.addr);
+    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &l, &r, false, 0, err, sizeof(err));
+    int st, pol;
+    count_kernel(&st, &pol);
+    if (!c) {
+        assert_non_null(strstr(err, "c1a0b0c1"));
+        assert_int_equal(st + pol, 0);
+    } else {
+        assert_int_equal(st, 2);
+        assert_int_equal(pol, 3);
+        dp_child_delete(&dp, c);
+        count_kernel(&st, &pol);
+        assert_int_equal(st + pol, 0);
+    }
+    dp_close(&dp);
+    event_base_free(base);
+}
+
+static void test_udp_encap_socket(void **state)
+{
+    (void)state;
+    if (dtest_private_netns() < 0)
+        skip();
+    struct event_base *base = event_base_new();
+    struct net net;
+    struct net_handlers h = {0};
+    net_init(&net, base, &h, NULL);
+    net.esp_in_kernel = true;
+    struct ike_addr lo = {.family = IKE_AF_INET, .addr = {127, 0, 0, 1}};
+    char err[256] = "";
+    assert_int_equal(net_listen(&net, &lo, err, sizeof(err)), 0);
+    assert_int_equal(net.n_socks, 2);
+    for (size_t i = 0; i < net.n_socks; i++) {
+        int type = -1;
+        socklen_t len = sizeof(type);
+        assert_int_equal(getsockopt(net.socks[i].fd, IPPROTO_UDP, UDP_ENCAP, &type, &len), 0);
+        assert_int_equal(type, net.socks[i].bound.port == IKE_PORT_NATT ? UDP_ENCAP_ESPINUDP : 0);
+    }
+    net_close(&net);
+    event_base_free(base);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policies_shared),
+        cmocka_unit_test(test_install),
+        cmocka_unit_test(test_install_v6),
+        cmocka_unit_test(test_udp_encap_socket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

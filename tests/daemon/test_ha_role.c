@@ -1,0 +1,765 @@
+/*
+ * Election, the active/passive invariant and takeover, end to end in one
+ * process: two (or three) daemons on one event_base, the HA nodes joined by
+ * the real hasync channel over the in-process CPG bus (../hasync/
+ * fake_cpg.h), votequorum replaced by the double below, IKE between the
+ * peer A and the master over real UDP in a private network namespace, the
+ * "record" data plane.
+ *
+ * 1. Two vclusters with opposite priorities: node M masters vcluster 1
+ *    (VDOMs root, v1), node S vcluster 2 (v2); ha_gateway_active() follows
+ *    the vcluster owning the gateway's VDOM and nothing else (issue 6's
+ *    invariant), RoleAnnounce carries the names; `hactl failover` moves a
+ *    vcluster after a sync barrier, and refuses without an eligible peer.
+ * 2. No quorum, no master (and no initiation).
+ * 3. Takeover of mirrored SAs when the master goes: outbound ESP sequence
+ *    numbers jumped by seq-jump, then RFC 6311 message-ID sync (with the
+ *    synced IDs + msgid-jump and seq-jump as replay delta), then activate,
+ *    in that order; without RFC 6311 it continues from the synced IDs; a
+ *    standby ignores peer messages on its passive SAs ("ignoring message on
+ *    HA synced IKE_SA") and refuses IKE_SA_INIT.
+ * 4. 100 IKE SAs (HA_TEST_MANY=N for more) all taken over in one go; the
+ *    time it took is printed.
+ */
+#include "dtest_util.h"
+
+#include "../hasync/fake_cpg.h"
+
+#include <corosync/votequorum.h>
+#include <sys/eventfd.h>
+
+#include <ike/mirror.h>
+#include <ike/sa.h>
+
+#include "config/addr_parse.h"
+#include "gw_internal.h"
+#include "gw_sa.h"
+#include "ha/ha.h"
+#include "ha/ha_role.h"
+
+#define PSK "unit-test-psk-not-secret"
+
+/* ---- votequorum double: every handle sees fvq's flags --------------------- */
+
+static struct {
+    unsigned flags; /* VOTEQUORUM_INFO_* */
+    void *ctx[8];
+    int efd[8];
+    bool used[8];
+} fvq = {.flags = VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL};
+
+cs_error_t votequorum_initialize(votequorum_handle_t *h, votequorum_callbacks_t *cb)
+{
+    (void)cb;
+    for (size_t i = 0; i < 8; i++)
+        if (!fvq.used[i]) {
+            fvq.used[i] = true;
+            fvq.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            fvq.ctx[i] = NULL;
+            *h = i + 1;
+            return CS_OK;
+        }
+    return CS_ERR_NO_RESOURCES;
+}
+
+cs_error_t votequorum_finalize(votequorum_handle_t h)
+{
+    if (h < 1 || h > 8 || !fvq.used[h - 1])
+        return CS_ERR_BAD_HANDLE;
+    fvq.used[h - 1] = false;
+    close(fvq.efd[h - 1]);
+    return CS_OK;
+}
+
+cs_error_t votequorum_fd_get(votequorum_handle_t h, int *fd)
+{
+    *fd = fvq.efd[h - 1];
+    return CS_OK;
+}
+
+cs_error_t votequorum_dispatch(votequorum_handle_t h, cs_dispatch_flags_t f)
+{
+    (void)h, (void)f;
+    return CS_OK;
+}
+
+cs_error_t votequorum_trackstart(votequorum_handle_t h, uint64_t ctx, unsigned int flags)
+{
+    (void)h, (void)ctx, (void)flags;
+    return CS_OK;
+}
+
+cs_error_t votequorum_trackstop(votequorum_handle_t h)
+{
+    (void)h;
+    return CS_OK;
+}
+
+cs_error_t votequorum_context_set(votequorum_handle_t h, void *ctx)
+{
+    fvq.ctx[h - 1] = ctx;
+    return CS_OK;
+}
+
+cs_error_t votequorum_context_get(votequorum_handle_t h, void **ctx)
+{
+    *ctx = fvq.ctx[h - 1];
+    return CS_OK;
+}
+
+cs_error_t votequorum_getinfo(votequorum_handle_t h, unsigned int nodeid,
+                              struct votequorum_info *info)
+{
+    (void)h;
+    memset(info, 0, sizeof(*info));
+    info->node_id = nodeid;
+    info->flags = fvq.flags;
+    return CS_OK;
+}
+
+/* ---- nodes ------------------------------------------------------------------ */
+
+struct cl {
+    struct dtest_dir dir;
+    struct event_base *base;
+    struct daemon a, m, s;
+    bool a_up, m_up, s_up;
+    FILE *log_a, *log_m, *log_s;
+};
+
+static void start_node(struct cl *c, struct daemon *d, const char *name, FILE *log, bool *up)
+{
+    char err[256], path[128], file[32];
+    snprintf(file, sizeof(file), "%s.conf", name);
+    snprintf(path, sizeof(path), "%s/%s", c->dir.path, file);
+    assert_int_equal(
+        daemon_init(d, c->base, dtest_load(&c->dir, file), path, log, err, sizeof(err)), 0);
+    if (daemon_start(d, err, sizeof(err)) < 0)
+        fail_msg("daemon_start: %s", err);
+    if (d->cfg->ha.enabled && !d->ha && ha_start(d, err, sizeof(err)) < 0)
+        fail_msg("ha_start: %s", err);
+    *up = true;
+}
+
+static void stop_node(struct daemon *d, bool *up)
+{
+    if (!*up)
+        return;
+    ha_stop(d);
+    daemon_free(d);
+    *up = false;
+}
+
+static char *slurp_log(FILE *f)
+{
+    fflush(f);
+    long end = ftell(f);
+    char *buf = calloc(1, (size_t)end + 1);
+    assert_non_null(buf);
+    rewind(f);
+    size_t n = fread(buf, 1, (size_t)end, f);
+    buf[n] = 0;
+    fseek(f, 0, SEEK_END);
+    return buf;
+}
+
+/* Offset of needle in the log (-1 when absent). */
+static long log_pos(FILE *f, const char *needle)
+{
+    char *buf = slurp_log(f);
+    char *at = strstr(buf, needle);
+    long r = at ? (long)(at - buf) : -1;
+    free(buf);
+    return r;
+}
+
+static void dump_logs(struct cl *c)
+{
+    if (!getenv("HA_TEST_LOGS"))
+        return;
+    FILE *logs[] = {c->log_a, c->log_m, c->log_s};
+    for (size_t i = 0; i < 3; i++) {
+        char *b = slurp_log(logs[i]);
+        fprintf(stderr, "---- log of %c ----\n%s", "AMS"[i], b);
+        free(b);
+    }
+}
+
+static int teardown(void **state)
+{
+    struct cl *c = *state;
+    if (!c)
+        return 0;
+    dump_logs(c);
+    stop_node(&c->a, &c->a_up);
+    stop_node(&c->m, &c->m_up);
+    stop_node(&c->s, &c->s_up);
+    fcpg_wire_clear();
+    event_base_free(c->base);
+    fclose(c->log_a);
+    fclose(c->log_m);
+    fclose(c->log_s);
+    dtest_dir_remove(&c->dir);
+    free(c);
+    fvq.flags = VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL;
+    return 0;
+}
+
+static struct cl *cl_new(void)
+{
+    struct cl *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    dtest_dir_make(&c->dir);
+    c->base = event_base_new();
+    c->log_a = tmpfile();
+    c->log_m = tmpfile();
+    c->log_s = tmpfile();
+    return c;
+}
+
+/* ---- 1. two vclusters, opposite roles ------------------------------------- */
+
+#define VC_CONF                                                                                    \
+    "global = { control-socket = \"%s/%s.sock\"; dataplane = \"record\";\n"                        \
+    "  log = { target = \"stderr\"; level = \"debug\"; }; };\n"                                    \
+    "vdoms = ( { name = \"v1\"; }, { name = \"v2\"; } );\n"                                        \
+    "ha = { group = \"haiked-role-test\"; allow-plaintext-sync = true;\n"                          \
+    "  vclusters = ( { id = 1; priority = %d; vdoms = [\"root\", \"v1\"]; },\n"                    \
+    "                { id = 2; priority = %d; vdoms = \"v2\"; } ); };\n"
+
+static int setup_two_vc(void **state)
+{
+    struct cl *c = cl_new();
+    dtest_write(&c->dir, "m.conf", 0644, VC_CONF, c->dir.path, "m", 200, 100);
+    dtest_write(&c->dir, "s.conf", 0644, VC_CONF, c->dir.path, "s", 100, 200);
+    *state = c;
+    return 0;
+}
+
+/* A gateway of VDOM index vdom, for the invariant (only .vdom matters). */
+static bool active_in(struct daemon *d, unsigned vdom)
+{
+    struct gateway gw = {.vdom = vdom};
+    return ha_gateway_active(d, &gw);
+}
+
+static bool split_elected(void *arg)
+{
+    struct cl *c = arg;
+    struct ha *m = c->m.ha, *s = c->s.ha;
+    return m->vcs[0].active && !m->vcs[1].active && s->vcs[1].active && !s->vcs[0].active &&
+           m->vcs[1].role == HASYNC_ROLE_STANDBY && s->vcs[0].role == HASYNC_ROLE_STANDBY;
+}
+
+/* M's view of S's announcement for vcluster 1: standby (eligible). */
+static bool m_sees_s_standby(void *arg)
+{
+    struct cl *c = arg;
+    const struct ha_peer *p = &c->m.ha->peers[0];
+    for (size_t k = 0; k < p->n_ann; k++)
+        if (p->ann[k].vcluster == 1)
+            return p->ann[k].role == HASYNC_ROLE_STANDBY;
+    return false;
+}
+
+static bool vc1_moved_to_s(void *arg)
+{
+    struct cl *c = arg;
+    return c->s.ha->vcs[0].active && !c->m.ha->vcs[0].active &&
+           c->m.ha->vcs[0].role == HASYNC_ROLE_STANDBY;
+}
+
+static bool all_on_m(void *arg)
+{
+    struct cl *c = arg;
+    return c->m.ha->vcs[0].active && c->m.ha->vcs[1].active && !c->s.ha->vcs[0].active &&
+           !c->s.ha->vcs[1].active && c->s.ha->vcs[1].role == HASYNC_ROLE_STANDBY;
+}
+
+static bool all_on_s(void *arg)
+{
+    struct cl *c = arg;
+    return c->s.ha->vcs[0].active && c->s.ha->vcs[1].active && !c->m.ha->vcs[0].active &&
+           !c->m.ha->vcs[1].active && c->m.ha->vcs[0].role == HASYNC_ROLE_STANDBY &&
+           c->m.ha->vcs[1].role == HASYNC_ROLE_STANDBY;
+}
+
+/* Never two active nodes for one vcluster, checked on every loop turn. */
+static bool never_two_masters(void *arg)
+{
+    struct cl *c = arg;
+    for (size_t i = 0; i < 2; i++)
+        assert_false(c->m.ha->vcs[i].active && c->s.ha->vcs[i].active);
+    return false;
+}
+
+static void watch_turns(struct cl *c, bool (*done)(void *), unsigned timeout_ms)
+{
+    uint64_t end = daemon_now_ms() + timeout_ms;
+    while (!done(c)) {
+        assert_true(daemon_now_ms() < end);
+        never_two_masters(c);
+        struct timeval tv = {0, 1000};
+        event_base_loopexit(c->base, &tv);
+        event_base_dispatch(c->base);
+    }
+    never_two_masters(c);
+}
+
+static void test_two_vclusters_opposite_roles(void **state)
+{
+    struct cl *c = *state;
+    start_node(c, &c->m, "m", c->log_m, &c->m_up);
+    /* Alone with wait_for_all: never saw a peer, so nothing is ours. */
+    dtest_run_for(c->base, 50);
+    assert_int_equal(c->m.ha->vcs[0].role, HASYNC_ROLE_WAITING);
+    assert_false(active_in(&c->m, 0));
+    assert_string_equal(hasync_elect_reason(&c->m.ha->elect, 1), "never saw peer (wait_for_all)");
+
+    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    watch_turns(c, split_elected, 3000);
+    /* THE invariant: VDOM root (0) and v1 (1) are vcluster 1's, v2 (2) is
+     * vcluster 2's; each node is active exactly where it masters. */
+    assert_true(active_in(&c->m, 0));
+    assert_true(active_in(&c->m, 1));
+    assert_false(active_in(&c->m, 2));
+    assert_false(active_in(&c->s, 0));
+    assert_false(active_in(&c->s, 1));
+    assert_true(active_in(&c->s, 2));
+    assert_ptr_equal(ha_vc_of_vdom(&c->m, 1), &c->m.ha->vcs[0]);
+    assert_ptr_equal(ha_vc_of_vdom(&c->m, 2), &c->m.ha->vcs[1]);
+    assert_int_equal(c->m.ha->vcs[0].sync == HA_SYNC_SYNCING, false);
+    assert_string_equal(c->m.ha->vcs[0].last_reason, "priority 200 > 100");
+    assert_true(c->m.ha->stats.takeovers >= 1);
+    /* RoleAnnounce told each node the other's name and start. */
+    assert_int_equal(c->m.ha->n_peers, 1);
+    const struct ha_peer *p = &c->m.ha->peers[0];
+    assert_int_equal(p->node, ha_role_self(c->s.ha));
+    assert_true(p->member);
+    assert_string_equal(p->name, ha_role_name(c->s.ha));
+    assert_true(p->name[0] != '\0');
+    assert_true(p->started_ms > 1600000000000ull);
+    assert_true(log_pos(c->log_m, "HA takeover vcluster 1: ") >= 0);
+    assert_true(log_pos(c->log_m, "HA takeover vcluster 1 done in ") >= 0);
+
+    /* failover: refused where we are not master or the id is unknown */
+    char err[160] = "";
+    assert_int_equal(ha_failover(c->m.ha, 2, err, sizeof(err)), -1);
+    assert_string_equal(err, "vcluster 2: this node is standby, not master");
+    assert_int_equal(ha_failover(c->m.ha, 9, err, sizeof(err)), -1);
+    assert_string_equal(err, "no vcluster 9");
+    /* vcluster 1 to S after the sync barrier, once M heard S is in sync
+     * (before, S is not eligible) */
+    assert_true(dtest_run_until(c->base, m_sees_s_standby, c, 2000));
+    /* the barrier holds the handover until S acknowledged it: with S's
+     * deliveries held, M stays master */
+    fcpg_pause(ha_role_self(c->s.ha), true);
+    if (ha_failover(c->m.ha, 1, err, sizeof(err)) != 0)
+        fail_msg("ha_failover: %s", err);
+    dtest_run_for(c->base, 100);
+    assert_true(c->m.ha->vcs[0].active);
+    assert_int_equal(c->m.ha->vcs[0].role, HASYNC_ROLE_MASTER);
+    assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "vcluster 1: a failover is already in progress");
+    assert_true(log_pos(c->log_m, "sync barrier passed") < 0);
+    fcpg_pause(ha_role_self(c->s.ha), false);
+    watch_turns(c, vc1_moved_to_s, 3000);
+    assert_false(active_in(&c->m, 0));
+    assert_true(active_in(&c->s, 1));
+    assert_true(log_pos(c->log_m, "HA failover vcluster 1: sync barrier passed, handing over") >=
+                0);
+    assert_true(c->m.ha->stats.releases >= 1);
+    /* the yield ended once S took over (override off): M announces 200
+     * again but stays standby */
+    dtest_run_for(c->base, 50);
+    struct hasync_elect_announce a;
+    assert_int_equal(hasync_elect_announcement(&c->m.ha->elect, 1, &a), 0);
+    assert_int_equal(a.priority, 200);
+    assert_int_equal(a.role, HASYNC_ROLE_STANDBY);
+    assert_true(c->s.ha->vcs[0].active);
+
+    /* everything back to M in one call ("all I master") */
+    assert_int_equal(ha_failover(c->s.ha, 0, err, sizeof(err)), 0);
+    watch_turns(c, all_on_m, 3000);
+
+    /* S gone: nothing changes hands; a failover has nobody to go to */
+    stop_node(&c->s, &c->s_up);
+    dtest_run_for(c->base, 50);
+    assert_true(active_in(&c->m, 2));
+    assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "vcluster 1: no eligible peer (none in sync with a priority > 0)");
+    assert_int_equal(c->m.ha->vcs[0].sync, HA_SYNC_ALONE);
+}
+
+/* Without an ha section everything is ours; with one but HA not (yet)
+ * running, nothing is (daemon_start runs before ha_start). */
+static void test_invariant_without_ha(void **state)
+{
+    (void)state;
+    struct cfg cfg = {0};
+    struct daemon d = {.cfg = &cfg};
+    struct gateway gw = {.vdom = 0};
+    assert_true(ha_gateway_active(&d, &gw));
+    assert_null(ha_vc_of_vdom(&d, 0));
+    cfg.ha.enabled = true;
+    assert_false(ha_gateway_active(&d, &gw));
+}
+
+/* ---- 2. quorum ------------------------------------------------------------- */
+
+static void test_no_quorum_no_master(void **state)
+{
+    struct cl *c = *state;
+    fvq.flags = VOTEQUORUM_INFO_TWONODE; /* not quorate */
+    start_node(c, &c->m, "m", c->log_m, &c->m_up);
+    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    dtest_run_for(c->base, 200);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(c->m.ha->vcs[i].role, HASYNC_ROLE_WAITING);
+        assert_int_equal(c->s.ha->vcs[i].role, HASYNC_ROLE_WAITING);
+        assert_false(c->m.ha->vcs[i].active || c->s.ha->vcs[i].active);
+    }
+    assert_false(c->m.ha->quorate);
+    assert_string_equal(hasync_elect_reason(&c->m.ha->elect, 1), "no quorum");
+    bool wfa = true, two = false;
+    assert_true(ha_role_quorum_known(c->m.ha, &wfa, &two));
+    assert_false(wfa);
+    assert_true(two);
+    /* votequorum reports quorum: the election runs */
+    fvq.flags |= VOTEQUORUM_INFO_QUORATE;
+    ha_role_quorum(c->m.ha, true, true, false, true);
+    ha_role_quorum(c->s.ha, true, true, false, true);
+    watch_turns(c, split_elected, 3000);
+
+    /* M loses its corosync: the peer sees it leave and takes over, so M
+     * releases everything at once */
+    ha_role_connection(c->m.ha, false);
+    for (size_t i = 0; i < 2; i++) {
+        assert_false(c->m.ha->vcs[i].active);
+        assert_int_equal(c->m.ha->vcs[i].role, HASYNC_ROLE_WAITING);
+    }
+    assert_false(active_in(&c->m, 0));
+    assert_true(log_pos(c->log_m, "HA release vcluster 1: lost corosync") >= 0);
+    char err[128];
+    assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
+    assert_string_equal(err, "not connected to corosync");
+    assert_int_equal(c->m.ha->vcs[0].sync, HA_SYNC_BEHIND); /* S masters it meanwhile */
+    /* back: nothing is decided before the next confchg; then M, behind,
+     * does not win vcluster 1 back: S (in sync) takes it, M resyncs and
+     * stands by for both (override off) */
+    ha_role_connection(c->m.ha, true);
+    dtest_run_for(c->base, 20);
+    assert_false(c->m.ha->vcs[0].active);
+    struct hasync_member mem[2] = {{ha_role_self(c->m.ha), (uint32_t)getpid()},
+                                   {ha_role_self(c->s.ha), (uint32_t)getpid()}};
+    ha_role_membership(c->m.ha, mem, 2, NULL, 0);
+    watch_turns(c, all_on_s, 3000);
+    assert_int_equal(c->m.ha->vcs[0].sync, HA_SYNC_IN_SYNC);
+}
+
+/* ---- 3. takeover of mirrored SAs ---------------------------------------- */
+
+#define SA_CONF                                                                                    \
+    "global = { control-socket = \"%s/%s.sock\"; secrets-file = \"%s.secrets\";\n"                 \
+    "  dataplane = \"record\"; log = { target = \"stderr\"; level = \"debug\"; };\n"               \
+    "  ike = { retransmit-timeout-ms = 500; retransmit-tries = 3; half-open-per-peer = 20000;\n"   \
+    "    cookie-threshold = 20000; }; };\n"                                                        \
+    "gateways = ( { name = \"%s\"; local-gw = \"%s\"; remote-gw = \"%s\";\n"                       \
+    "  proposal = \"aes256-sha256-ecp256\"; %s msgid-sync = %s; replay-counter-sync = %s;\n"       \
+    "  local-id = \"@%s.test\"; remote-id = \"@%s.test\";\n"                                       \
+    "  selectors = ( { name = \"net\"; local-subnet = \"%s\"; remote-subnet = \"%s\";\n"           \
+    "    proposal = \"aes256gcm16\"; } ); } );\n%s"
+
+#define SA_HA                                                                                      \
+    "ha = { group = \"haiked-takeover-test\"; allow-plaintext-sync = true; seq-jump = 5000;\n"     \
+    "  msgid-jump = 3; vclusters = ( { id = 1; priority = %d; } ); };\n"
+
+static void write_sa_node(struct cl *c, const char *name, const char *gw, const char *local,
+                          const char *remote, const char *extra, bool sync, const char *me,
+                          const char *peer, const char *lnet, const char *rnet, int prio)
+{
+    char file[32], ha[256] = "";
+    const char *yn = sync ? "true" : "false";
+    if (prio)
+        snprintf(ha, sizeof(ha), SA_HA, prio);
+    snprintf(file, sizeof(file), "%s.conf", name);
+    dtest_write(&c->dir, file, 0644, SA_CONF, c->dir.path, name, name, gw, local, remote, extra, yn,
+                yn, me, peer, lnet, rnet, ha);
+    snprintf(file, sizeof(file), "%s.secrets", name);
+    dtest_write(&c->dir, file, 0600, "secrets = ( { gateway = \"%s\"; psk = \"%s\"; } );\n", gw,
+                PSK);
+}
+
+static bool m_master_s_standby(void *arg)
+{
+    struct cl *c = arg;
+    return c->m.ha->vcs[0].active && c->s.ha->vcs[0].role == HASYNC_ROLE_STANDBY &&
+           c->s.ha->vcs[0].sync == HA_SYNC_IN_SYNC;
+}
+
+/* S holds a passive copy of M's established SA, with its CHILD SA. */
+static struct gw_sa *passive_copy(struct daemon *d)
+{
+    struct gw_sa *gs;
+    TAILQ_FOREACH(gs, &gw_find(d, "gwB")->sas, link)
+    if (gs->sa && !gs->dying && ike_sa_state(gs->sa) == IKE_SA_STATE_ESTABLISHED &&
+        ike_sa_is_passive(gs->sa) && gw_child_first(gs))
+        return gs;
+    return NULL;
+}
+
+static bool mirrored(void *arg)
+{
+    struct cl *c = arg;
+    return passive_copy(&c->s) != NULL;
+}
+
+static bool s_took_over(void *arg)
+{
+    struct cl *c = arg;
+    return c->s.ha->vcs[0].active;
+}
+
+/* A -> M tunnel up, mirrored on S. */
+static void bring_up(struct cl *c, bool rfc6311)
+{
+    if (dtest_private_netns() < 0)
+        skip();
+    write_sa_node(c, "a", "gwA", "127.0.0.1", "127.0.0.2", "auto-negotiate = true;", rfc6311, "a",
+                  "b", "10.0.1.0/24", "10.0.2.0/24", 0);
+    write_sa_node(c, "m", "gwB", "127.0.0.2", "127.0.0.1", "passive = true;", rfc6311, "b", "a",
+                  "10.0.2.0/24", "10.0.1.0/24", 200);
+    write_sa_node(c, "s", "gwB", "127.0.0.3", "127.0.0.1", "passive = true;", rfc6311, "b", "a",
+                  "10.0.2.0/24", "10.0.1.0/24", 100);
+    start_node(c, &c->m, "m", c->log_m, &c->m_up);
+    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    assert_true(dtest_run_until(c->base, m_master_s_standby, c, 3000));
+    start_node(c, &c->a, "a", c->log_a, &c->a_up);
+    assert_true(dtest_run_until(c->base, mirrored, c, 5000));
+}
+
+static void run_takeover(struct cl *c, bool rfc6311)
+{
+    bring_up(c, rfc6311);
+    struct gw_sa *gs = passive_copy(&c->s);
+    struct gateway *gw = gs->gw;
+    assert_false(ha_gateway_active(&c->s, gw));
+    /* A request for the passive SA reaching the standby is ignored. */
+    uint8_t req[28] = {0};
+    memcpy(req, ike_sa_spi_i(gs->sa), 8);
+    memcpy(req + 8, ike_sa_spi_r(gs->sa), 8);
+    req[16] = 46;   /* next payload: SK */
+    req[17] = 0x20; /* IKEv2 */
+    req[18] = 37;   /* INFORMATIONAL */
+    req[19] = 0x08; /* initiator, request */
+    req[27] = 28;
+    struct ike_addr from, to, s_addr;
+    char err[128];
+    assert_int_equal(cfg_addr_parse("127.0.0.1", &from, err, sizeof(err)), 0);
+    assert_int_equal(cfg_addr_parse("127.0.0.2", &to, err, sizeof(err)), 0);
+    assert_int_equal(cfg_addr_parse("127.0.0.3", &s_addr, err, sizeof(err)), 0);
+    uint64_t other0 = gw->counters.dropped[GW_DROP_OTHER];
+    daemon_ike_input(&c->s.vdoms[0], req, sizeof(req), &to, &from);
+    assert_int_equal(gw->counters.dropped[GW_DROP_OTHER], other0 + 1);
+    assert_true(log_pos(c->log_s, "ignoring message on HA synced IKE_SA") >= 0);
+    assert_true(log_pos(c->log_s, "vcluster 1 is standby on this node") >= 0);
+    /* ... and so is a new IKE_SA_INIT: a standby creates no SA */
+    uint8_t init[28] = {1, 2, 3, 4, 5, 6, 7, 8};
+    init[16] = 33, init[17] = 0x20, init[18] = 34, init[19] = 0x08, init[27] = 28;
+    size_t n_sas = gw->n_sas;
+    daemon_ike_input(&c->s.vdoms[0], init, sizeof(init), &s_addr, &from);
+    assert_int_equal(gw->n_sas, n_sas);
+    assert_true(log_pos(c->log_s, "refused: vcluster 1 is standby on this node") >= 0);
+    /* nor does it initiate */
+    assert_int_equal(gw_up(gw, err, sizeof(err)), -1);
+
+    /* what S synced, before the takeover */
+    struct dp_child *dc = (struct dp_child *)gw_child_first(gs);
+    uint64_t seq0 = dc->ctr.seq_out;
+    uint32_t send0 = gs->msgid_send_next, recv0 = gs->msgid_recv_next;
+
+    /* M dies: S takes over */
+    stop_node(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    struct ha_vc *vc = &c->s.ha->vcs[0];
+    assert_int_equal(vc->role, HASYNC_ROLE_MASTER);
+    assert_string_equal(vc->last_reason, "peer left");
+    assert_true(vc->last_change_ms > 1600000000000ull);
+    assert_true(vc->last_takeover_ms < 1000);
+    assert_int_equal(c->s.ha->stats.takeovers, 1);
+    assert_true(ha_gateway_active(&c->s, gw));
+    /* step 3: the sequence number jumped by seq-jump, never reused */
+    assert_true(dc->ctr.seq_out == seq0 + 5000);
+    /* step 5: active */
+    assert_false(ike_sa_is_passive(gs->sa));
+    long jumped = log_pos(c->log_s, "outbound ESP sequence numbers +5000");
+    long active = log_pos(c->log_s, "IKE SA(s) active");
+    assert_true(jumped >= 0);
+    assert_true(active > jumped);
+    if (rfc6311) {
+        /* step 4, between the jump and activation */
+        long attempt = log_pos(c->log_s, "have HA IKE SA, attempting message ID sync");
+        char want[96];
+        snprintf(want, sizeof(want), "message-ID sync sent: send %u recv %u, replay counter delta",
+                 send0 + 3, recv0);
+        long sent = log_pos(c->log_s, want);
+        assert_true(attempt > jumped);
+        assert_true(sent > attempt);
+        assert_true(active > sent);
+        assert_true(log_pos(c->log_s, "peer without RFC 6311") < 0);
+    } else {
+        char want[128];
+        snprintf(want, sizeof(want),
+                 "peer without RFC 6311, continuing from synced message IDs send/recv=%u/%u", send0,
+                 recv0);
+        long cont = log_pos(c->log_s, want);
+        assert_true(cont > jumped);
+        assert_true(active > cont);
+        assert_true(log_pos(c->log_s, "attempting message ID sync") < 0);
+    }
+}
+
+/* A clean stop of the master (SIGTERM: daemon_shutdown) with a standby in
+ * sync sends no Delete: A's IKE SA lives on, S continues it. */
+static bool m_sas_gone(void *arg)
+{
+    struct cl *c = arg;
+    return gw_find(&c->m, "gwB")->n_sas == 0;
+}
+
+static void test_shutdown_hands_over(void **state)
+{
+    struct cl *c = *state;
+    bring_up(c, true);
+    struct gw_sa *ga = NULL, *g;
+    TAILQ_FOREACH(g, &gw_find(&c->a, "gwA")->sas, link)
+    if (g->sa && ike_sa_state(g->sa) == IKE_SA_STATE_ESTABLISHED)
+        ga = g;
+    assert_non_null(ga);
+    uint32_t a_serial = ga->serial;
+    uint64_t a_in0 = ga->gw->counters.dgrams_in, deleted0 = ga->gw->counters.ike_sa_deleted;
+    daemon_shutdown(&c->m);
+    assert_true(dtest_run_until(c->base, m_sas_gone, c, 1000));
+    assert_false(c->m.ha->vcs[0].active);
+    assert_true(log_pos(c->log_m, "HA release vcluster 1: shutting down: node ") >= 0);
+    stop_node(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    dtest_run_for(c->base, 100);
+    /* A got no Delete: same SA, established, nothing deleted */
+    ga = NULL;
+    TAILQ_FOREACH(g, &gw_find(&c->a, "gwA")->sas, link)
+    if (g->serial == a_serial && g->sa && !g->dying &&
+        ike_sa_state(g->sa) == IKE_SA_STATE_ESTABLISHED)
+        ga = g;
+    assert_non_null(ga);
+    assert_int_equal(ga->gw->counters.ike_sa_deleted, deleted0);
+    (void)a_in0;
+    /* S holds it, active */
+    struct gw_sa *gs;
+    size_t active = 0;
+    TAILQ_FOREACH(gs, &gw_find(&c->s, "gwB")->sas, link)
+    active += gs->sa && !gs->dying && !ike_sa_is_passive(gs->sa);
+    assert_int_equal(active, 1);
+}
+
+/* ---- 4. takeover of many tunnels: all at once, and how long it takes ---- */
+
+/* HA_TEST_MANY=N measures a bigger cluster (default 100). */
+static int many(void)
+{
+    const char *e = getenv("HA_TEST_MANY");
+    int n = e ? atoi(e) : 100;
+    return n > 0 && n <= 20000 ? n : 100;
+}
+
+/* A has one gateway to M's address and opens many() IKE SAs on it (each
+ * with its CHILD SA): the takeover handles them all. */
+static void write_many(struct cl *c)
+{
+    write_sa_node(c, "a", "gwA", "127.0.0.1", "127.0.0.2", "auto-negotiate = true;", true, "a", "b",
+                  "10.0.1.0/24", "10.0.2.0/24", 0);
+    write_sa_node(c, "m", "gwB", "127.0.0.2", "127.0.0.1", "passive = true;", true, "b", "a",
+                  "10.0.2.0/24", "10.0.1.0/24", 200);
+    write_sa_node(c, "s", "gwB", "127.0.0.3", "127.0.0.1", "passive = true;", true, "b", "a",
+                  "10.0.2.0/24", "10.0.1.0/24", 100);
+}
+
+static size_t count_sas(struct daemon *d, bool passive)
+{
+    size_t n = 0;
+    struct gw_sa *gs;
+    TAILQ_FOREACH(gs, &gw_find(d, "gwB")->sas, link)
+    n += gs->sa && !gs->dying && ike_sa_state(gs->sa) == IKE_SA_STATE_ESTABLISHED &&
+         ike_sa_is_passive(gs->sa) == passive && gw_child_first(gs) != NULL;
+    return n;
+}
+
+static bool many_mirrored(void *arg)
+{
+    struct cl *c = arg;
+    return count_sas(&c->s, true) == (size_t)many();
+}
+
+static void test_takeover_many(void **state)
+{
+    struct cl *c = *state;
+    if (dtest_private_netns() < 0)
+        skip();
+    write_many(c);
+    start_node(c, &c->m, "m", c->log_m, &c->m_up);
+    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    assert_true(dtest_run_until(c->base, m_master_s_standby, c, 3000));
+    start_node(c, &c->a, "a", c->log_a, &c->a_up);
+    struct gateway *ga = gw_find(&c->a, "gwA");
+    char err[160];
+    int n = many();
+    for (int i = 1; i < n; i++)
+        if (gw_initiate(ga, err, sizeof(err)) < 0)
+            fail_msg("gw_initiate: %s", err);
+    assert_true(dtest_run_until(c->base, many_mirrored, c, 60000));
+    stop_node(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    /* every SA of the vcluster in the same takeover */
+    assert_int_equal(count_sas(&c->s, false), n);
+    assert_int_equal(count_sas(&c->s, true), 0);
+    struct gw_sa *gs;
+    TAILQ_FOREACH(gs, &gw_find(&c->s, "gwB")->sas, link)
+    for (const struct dp_child *dc = gw_child_first(gs); dc; dc = gw_child_next(dc))
+        assert_true(dc->ctr.seq_out >= 5000);
+    char want[96];
+    snprintf(want, sizeof(want), "%d IKE SA(s) active (%d message ID sync(s) sent)", n, n);
+    assert_true(log_pos(c->log_s, want) >= 0);
+    print_message("takeover of %d IKE + %d CHILD SAs (RFC 6311 sync each): %u ms\n", n, n,
+                  c->s.ha->vcs[0].last_takeover_ms);
+    assert_true(c->s.ha->vcs[0].last_takeover_ms < 1000);
+}
+
+static int setup_cl(void **state)
+{
+    *state = cl_new();
+    return 0;
+}
+
+static void test_takeover_rfc6311(void **state)
+{
+    run_takeover(*state, true);
+}
+
+static void test_takeover_without_rfc6311(void **state)
+{
+    run_takeover(*state, false);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_invariant_without_ha),
+        cmocka_unit_test_setup_teardown(test_two_vclusters_opposite_roles, setup_two_vc, teardown),
+        cmocka_unit_test_setup_teardown(test_no_quorum_no_master, setup_two_vc, teardown),
+        cmocka_unit_test_setup_teardown(test_takeover_rfc6311, setup_cl, teardown),
+        cmocka_unit_test_setup_teardown(test_takeover_without_rfc6311, setup_cl, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_hands_over, setup_cl, teardown),
+        cmocka_unit_test_setup_teardown(test_takeover_many, setup_cl, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,186 @@
+/*
+ * hasync_cpg over an in-process CPG bus (fake_cpg.h): two channels on one
+ * event_base. A message keeps the virtual cluster its sender set (one
+ * group carries every vcluster), an untagged one gets the channel's; the
+ * write-ahead callback fires only once the other member delivered it; a
+ * CS_ERR_TRY_AGAIN is retried from the loop without losing order.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "fake_cpg.h"
+#include "hasync_cpg.h"
+
+#define MAX_RX 32
+
+struct node {
+    struct hasync_cpg *hc;
+    size_t n_members;
+    struct {
+        Hasync__Envelope__BodyCase body;
+        uint32_t vcluster, send_next;
+        uint64_t seq;
+    } rx[MAX_RX];
+    size_t n_rx;
+    uint64_t acked[MAX_RX];
+    size_t n_acked;
+};
+
+static void on_deliver(void *arg, const Hasync__Envelope *env)
+{
+    struct node *n = arg;
+    assert_true(n->n_rx < MAX_RX);
+    n->rx[n->n_rx].body = env->body_case;
+    n->rx[n->n_rx].vcluster = env->has_vcluster ? env->vcluster : 0;
+    n->rx[n->n_rx].seq = env->seq;
+    n->rx[n->n_rx].send_next =
+        env->body_case == HASYNC__ENVELOPE__BODY_MSGID_UPDATE ? env->msgid_update->send_next : 0;
+    n->n_rx++;
+}
+
+static void on_membership(void *arg, const struct hasync_member *members, size_t n,
+                          const struct hasync_member *left, size_t n_left,
+                          const struct hasync_member *joined, size_t n_joined)
+{
+    (void)members, (void)left, (void)n_left, (void)joined, (void)n_joined;
+    ((struct node *)arg)->n_members = n;
+}
+
+static void on_acked(void *arg, uint64_t seq)
+{
+    struct node *n = arg;
+    assert_true(n->n_acked < MAX_RX);
+    n->acked[n->n_acked++] = seq;
+}
+
+static const struct hasync_cpg_ops ops = {.deliver = on_deliver, .membership = on_membership};
+
+static void run_ms(struct event_base *base, unsigned ms)
+{
+    struct timeval tv = {0, (suseconds_t)ms * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+static void run_until(struct event_base *base, bool (*pred)(struct node *, struct node *),
+                      struct node *a, struct node *b)
+{
+    for (int i = 0; i < 200 && !pred(a, b); i++)
+        run_ms(base, 5);
+    assert_true(pred(a, b));
+}
+
+static bool both_joined(struct node *a, struct node *b)
+{
+    return hasync_cpg_peer_count(a->hc) == 1 && hasync_cpg_peer_count(b->hc) == 1;
+}
+
+static bool b_has_2(struct node *a, struct node *b)
+{
+    (void)a;
+    return b->n_rx >= 2;
+}
+
+static bool a_acked_2(struct node *a, struct node *b)
+{
+    (void)b;
+    return a->n_acked >= 2;
+}
+
+static bool b_has_5(struct node *a, struct node *b)
+{
+    (void)a;
+    return b->n_rx >= 5;
+}
+
+static int send_msgid(struct node *from, uint32_t send_next, bool tag, uint32_t vcluster,
+                      hasync_acked_fn cb)
+{
+    static const uint8_t spi[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    Hasync__MsgidUpdate mu = HASYNC__MSGID_UPDATE__INIT;
+    mu.has_spi_i = mu.has_spi_r = mu.has_send_next = mu.has_recv_next = true;
+    mu.spi_i = (ProtobufCBinaryData){8, (uint8_t *)(uintptr_t)spi};
+    mu.spi_r = mu.spi_i;
+    mu.send_next = send_next;
+    Hasync__Envelope env = HASYNC__ENVELOPE__INIT;
+    env.body_case = HASYNC__ENVELOPE__BODY_MSGID_UPDATE;
+    env.msgid_update = &mu;
+    env.has_vcluster = tag;
+    env.vcluster = vcluster;
+    return hasync_send(from->hc, &env, cb, from, NULL);
+}
+
+static void test_vcluster_ack_order(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    struct node a = {0}, b = {0};
+    struct hasync_cpg_cfg ca = {.group = "t", .vcluster = 1, .ops = &ops, .arg = &a};
+    struct hasync_cpg_cfg cb = {.group = "t", .vcluster = 2, .ops = &ops, .arg = &b};
+    a.hc = hasync_cpg_new(base, &ca);
+    assert_non_null(a.hc);
+    for (int i = 0; i < 100 && !a.n_members; i++)
+        run_ms(base, 2);
+    assert_true(hasync_cpg_connected(a.hc));
+    assert_int_equal(hasync_cpg_peer_count(a.hc), 0);
+    /* alone: acknowledged before hasync_send returns */
+    assert_int_equal(send_msgid(&a, 1, false, 0, on_acked), 0);
+    assert_int_equal(a.n_acked, 1);
+    assert_int_equal(hasync_cpg_pending_acks(a.hc), 0);
+    a.n_acked = 0;
+    b.hc = hasync_cpg_new(base, &cb);
+    assert_non_null(b.hc);
+    run_until(base, both_joined, &a, &b);
+    b.n_rx = 0;
+
+    /* B's deliveries held: no ack yet; tagged message keeps vcluster 7 */
+    uint32_t node_b = hasync_cpg_local_node(b.hc);
+    fcpg_pause(node_b, true);
+    assert_int_equal(send_msgid(&a, 10, true, 7, on_acked), 0);
+    assert_int_equal(send_msgid(&a, 11, false, 0, on_acked), 0);
+    run_ms(base, 20);
+    assert_int_equal(b.n_rx, 0);
+    assert_int_equal(a.n_acked, 0);
+    assert_int_equal(hasync_cpg_pending_acks(a.hc), 2);
+    fcpg_pause(node_b, false);
+    run_until(base, b_has_2, &a, &b);
+    assert_int_equal(b.rx[0].vcluster, 7);
+    assert_int_equal(b.rx[0].send_next, 10);
+    assert_int_equal(b.rx[1].vcluster, 1); /* untagged: A's channel vcluster */
+    assert_int_equal(b.rx[1].send_next, 11);
+    assert_int_equal(b.rx[1].seq, b.rx[0].seq + 1);
+    run_until(base, a_acked_2, &a, &b);
+    assert_int_equal(a.acked[0] + 1, a.acked[1]); /* in sequence order */
+    assert_int_equal(a.acked[0], b.rx[0].seq);
+
+    /* CS_ERR_TRY_AGAIN twice: retried from the timer, order kept */
+    fcpg.try_again = 2;
+    assert_int_equal(send_msgid(&a, 12, true, 3, NULL), 0);
+    assert_int_equal(send_msgid(&a, 13, true, 4, NULL), 0);
+    assert_int_equal(send_msgid(&a, 14, false, 0, NULL), 0);
+    run_until(base, b_has_5, &a, &b);
+    assert_int_equal(b.rx[2].send_next, 12);
+    assert_int_equal(b.rx[2].vcluster, 3);
+    assert_int_equal(b.rx[3].vcluster, 4);
+    assert_int_equal(b.rx[4].vcluster, 1);
+    assert_true(hasync_cpg_get_stats(a.hc)->try_again >= 2);
+
+    hasync_cpg_free(a.hc);
+    hasync_cpg_free(b.hc);
+    fcpg_wire_clear();
+    event_base_free(base);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vcluster_ack_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,178 @@
+/*
+ * uml_dp_seq: drives haiked's kernel data plane (daemon/dataplane.h,
+ * backend "kernel") by hand, for test_uml_dp_seq.py inside the UML guest.
+ * The daemon sets an SA's sequence numbers only on HA takeover or a peer's
+ * IPSEC_REPLAY_COUNTER_SYNC, neither of which a test can provoke from
+ * outside; this program makes the same backend calls directly:
+ *
+ *   uml_dp_seq LOCAL REMOTE LOCAL_NET REMOTE_NET SPI_IN SPI_OUT KEY_IN KEY_OUT [esn]
+ *
+ * installs one AES-GCM-16/256 CHILD SA pair in tunnel mode (keys: 36
+ * octets of hex each, salt included), then reads commands on stdin, one a
+ * line, and answers each with one JSON line of the pair's counters as the
+ * backend reports them:
+ *
+ *   counters                 refresh (GETSA) and print
+ *   seq SEQ_OUT REPLAY_EDGE  set_seq() through the backend, then print
+ *   quit (or EOF)            remove the pair (dp_close) and exit 0
+ *
+ * A failing call prints {"error": "..."} and the program goes on.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include <ike/const.h>
+#include <ike/export.h>
+
+#include "dataplane.h"
+
+#define KEY_LEN 36 /* AES-256 + 4-octet salt */
+
+static int parse_addr(const char *s, struct ike_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->family = IKE_AF_INET;
+    return inet_pton(AF_INET, s, out->addr) == 1 ? 0 : -1;
+}
+
+/* "192.0.2.0/25" as an IPv4 address-range traffic selector. */
+static int parse_net(const char *s, struct ike_ts_export *ts)
+{
+    char buf[32];
+    const char *slash = strchr(s, '/');
+    if (!slash || (size_t)(slash - s) >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, (size_t)(slash - s));
+    buf[slash - s] = '\0';
+    char *end;
+    long plen = strtol(slash + 1, &end, 10);
+    struct in_addr a;
+    if (*end || plen < 0 || plen > 32 || inet_pton(AF_INET, buf, &a) != 1)
+        return -1;
+    uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
+    uint32_t lo = ntohl(a.s_addr) & mask, hi = lo | ~mask;
+    memset(ts, 0, sizeof(*ts));
+    ts->type = IKE_TS_IPV4_ADDR_RANGE;
+    ts->end_port = 65535;
+    uint32_t nlo = htonl(lo), nhi = htonl(hi);
+    memcpy(ts->start_addr, &nlo, 4);
+    memcpy(ts->end_addr, &nhi, 4);
+    return 0;
+}
+
+static int parse_spi(const char *s, uint32_t *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 16);
+    if (*end || !*s || v == 0 || v > UINT32_MAX)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_key(const char *s, struct ike_key_export *k)
+{
+    if (strlen(s) != 2 * KEY_LEN)
+        return -1;
+    for (size_t i = 0; i < KEY_LEN; i++) {
+        unsigned v;
+        if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+            sscanf(s + 2 * i, "%2x", &v) != 1)
+            return -1;
+        k->data[i] = (uint8_t)v;
+    }
+    k->len = KEY_LEN;
+    return 0;
+}
+
+static void print_counters(struct dp *dp, struct dp_child *c)
+{
+    if (dp_child_counters(dp, c) < 0) {
+        printf("{\"error\": \"the backend could not read the counters\"}\n");
+        return;
+    }
+    const struct dp_counters *k = &c->ctr;
+    printf("{\"packets_in\": %" PRIu64 ", \"bytes_in\": %" PRIu64 ", \"packets_out\": %" PRIu64
+           ", \"bytes_out\": %" PRIu64 ", \"dropped_replay\": %" PRIu64
+           ", \"dropped_integrity\": %" PRIu64 ", \"seq_out\": %" PRIu64
+           ", \"replay_in_edge\": %" PRIu64 "}\n",
+           k->packets_in, k->bytes_in, k->packets_out, k->bytes_out, k->dropped_replay,
+           k->dropped_integrity, k->seq_out, k->replay_in_edge);
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: uml_dp_seq LOCAL REMOTE LOCAL_NET REMOTE_NET SPI_IN SPI_OUT "
+                    "KEY_IN KEY_OUT [esn]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 9 && !(argc == 10 && !strcmp(argv[9], "esn")))
+        return usage();
+    struct ike_addr local, remote;
+    struct ike_child_export ex;
+    memset(&ex, 0, sizeof(ex));
+    ex.version = IKE_EXPORT_VERSION;
+    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "seq");
+    ex.protocol = IKE_PROTO_ESP;
+    ex.tunnel = true;
+    ex.encr_id = IKE_ENCR_AES_GCM_16;
+    ex.encr_key_bits = 256;
+    ex.esn = argc == 10;
+    ex.n_ts_local = ex.n_ts_remote = 1;
+    if (parse_addr(argv[1], &local) || parse_addr(argv[2], &remote) ||
+        parse_net(argv[3], &ex.ts_local[0]) || parse_net(argv[4], &ex.ts_remote[0]) ||
+        parse_spi(argv[5], &ex.spi_in) || parse_spi(argv[6], &ex.spi_out) ||
+        parse_key(argv[7], &ex.encr_in) || parse_key(argv[8], &ex.encr_out))
+        return usage();
+
+    struct event_base *base = event_base_new();
+    struct dp dp;
+    char err[256];
+    if (!base || dp_open(&dp, "kernel", base, err, sizeof(err)) < 0) {
+        fprintf(stderr, "uml_dp_seq: %s\n", base ? err : "event_base_new failed");
+        return 1;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &local, &remote, false,
+                                          (uint64_t)now.tv_sec * 1000, err, sizeof(err));
+    ike_export_wipe(&ex, sizeof(ex));
+    if (!c) {
+        fprintf(stderr, "uml_dp_seq: install: %s\n", err);
+        dp_close(&dp);
+        event_base_free(base);
+        return 1;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    print_counters(&dp, c);
+
+    char line[128];
+    while (fgets(line, sizeof(line), stdin)) {
+        uint64_t seq, edge;
+        if (!strcmp(line, "quit\n"))
+            break;
+        if (!strcmp(line, "counters\n")) {
+            print_counters(&dp, c);
+        } else if (sscanf(line, "seq %" SCNu64 " %" SCNu64, &seq, &edge) == 2) {
+            if (!dp.ops->set_seq || dp.ops->set_seq(&dp, c, seq, edge) < 0)
+                printf("{\"error\": \"set_seq(%" PRIu64 ", %" PRIu64 ") failed\"}\n", seq, edge);
+            else
+                print_counters(&dp, c);
+        } else {
+            printf("{\"error\": \"unknown command\"}\n");
+        }
+    }
+    dp_close(&dp);
+    event_base_free(base);
+    return 0;
+}
