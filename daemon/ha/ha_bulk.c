@@ -77,8 +77,10 @@ void ha_bulk_note_import(struct ha *ha, struct ha_vc *vc, const struct ike_sa *s
     if (s->n_seen == s->cap_seen) {
         size_t cap = s->cap_seen ? s->cap_seen * 2 : 256;
         const struct ike_sa **v = realloc(s->seen, cap * sizeof(*v));
-        if (!v)
-            return; /* then the done keeps it anyway (see drop_stale) */
+        if (!v) {
+            s->seen_lost = true; /* then the done drops nothing (drop_stale) */
+            return;
+        }
         s->seen = v;
         s->cap_seen = cap;
     }
@@ -107,6 +109,7 @@ void ha_bulk_request(struct ha *ha, struct ha_vc *vc)
     s->have_id = false;
     s->n_ike = s->n_child = 0;
     s->n_seen = 0;
+    s->seen_lost = false;
     vc->snapshot_sas = 0;
     /* BEHIND stays visible (hactl: "behind by N") until the snapshot is in. */
     if (vc->sync != HA_SYNC_BEHIND)
@@ -119,18 +122,24 @@ void ha_bulk_request(struct ha *ha, struct ha_vc *vc)
 
 static int cmp_ptr(const void *a, const void *b)
 {
-    uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
+    const void *const *pa = a, *const *pb = b;
+    uintptr_t x = (uintptr_t)*pa, y = (uintptr_t)*pb;
     return x < y ? -1 : x > y;
 }
 
 /* Every passive SA of vc the snapshot did not bring is gone on the master. */
 static size_t drop_stale(struct ha *ha, struct ha_vc *vc, struct ha_snap_rx *s)
 {
-    qsort(s->seen, s->n_seen, sizeof(*s->seen), cmp_ptr);
+    if (s->seen_lost) {
+        ha_log(ha, IKE_LOG_WARN, NULL, "HA snapshot of virtual cluster %" PRIu32
+               ": out of memory tracking it, stale SAs kept", vc->id);
+        return 0;
+    }
+    if (s->n_seen)
+        qsort(s->seen, s->n_seen, sizeof(*s->seen), cmp_ptr);
     size_t dropped = 0;
     struct gateway *gw;
-    TAILQ_FOREACH(gw, &ha->d->gateways, link)
-    {
+    TAILQ_FOREACH(gw, &ha->d->gateways, link) {
         if (!ha_gw_in_vc(ha, gw, vc) || ha_gateway_active(ha->d, gw))
             continue;
         struct gw_sa *gs, *next;
@@ -140,7 +149,7 @@ static size_t drop_stale(struct ha *ha, struct ha_vc *vc, struct ha_snap_rx *s)
             if (!gs->sa || !ike_sa_is_passive(gs->sa))
                 continue;
             const struct ike_sa *key = gs->sa;
-            if (s->seen && bsearch(&key, s->seen, s->n_seen, sizeof(*s->seen), cmp_ptr))
+            if (s->n_seen && bsearch(&key, s->seen, s->n_seen, sizeof(*s->seen), cmp_ptr))
                 continue;
             ha_log(ha, IKE_LOG_INFO, gs, "HA del IKE SA (not in the snapshot)");
             gw_sa_destroy(gs);
@@ -334,8 +343,7 @@ static void serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
     k->vc = vc;
     k->id = ++ha_mirror(ha)->next_snapshot_id;
     struct gateway *gw;
-    TAILQ_FOREACH(gw, &ha->d->gateways, link)
-    {
+    TAILQ_FOREACH(gw, &ha->d->gateways, link) {
         if (!ha_gw_in_vc(ha, gw, vc) || !ha_gateway_active(ha->d, gw))
             continue;
         struct gw_sa *gs;

@@ -58,6 +58,7 @@ struct ha_snap_rx {
     const struct ike_sa **fresh; /* imported by the merge: activated at its end */
     size_t n_fresh, cap_fresh;
     const struct ike_sa **seen; /* imported since the request: survive the done */
+    bool seen_lost;             /* out of memory recording one: drop nothing */
     size_t n_seen, cap_seen;
 };
 

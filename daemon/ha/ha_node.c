@@ -124,13 +124,29 @@ static void reannounce_vips(struct ha *ha, struct ha_vc *vc, uint32_t node)
         char err[256];
         if (ha_vip_announce(ha->d, &c->vips[i], err, sizeof(err)) < 0)
             ha_log(ha, IKE_LOG_WARN, NULL,
-                   "HA vcluster %" PRIu32 ": gratuitous ARP/NA for a VIP failed: %s", vc->id,
-                   err);
+                   "HA vcluster %" PRIu32 ": gratuitous ARP/NA for a VIP failed: %s", vc->id, err);
     }
     if (c->n_vips)
         ha_log(ha, IKE_LOG_INFO, NULL,
                "HA vcluster %" PRIu32 ": node %" PRIu32 " stands by, %zu VIP(s) announced again",
                vc->id, node, c->n_vips);
+}
+
+/* A RoleAnnounce: the election's (ha_role.c), plus what a healed split needs
+ * from the mirror around it. */
+static void on_role(struct ha *ha, const Hasync__Envelope *env)
+{
+    struct ha_vc *vc = env->has_vcluster ? ha_vc_find(ha, env->vcluster) : NULL;
+    bool was_active = vc && vc->active;
+    /* two masters: offer ours before the election makes one of us release
+     * (once per membership change) */
+    if (was_active && env->role->role == HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_MASTER)
+        ha_bulk_offer(ha, vc, env->sender);
+    if (env->role->role == HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_STANDBY)
+        reannounce_vips(ha, vc, env->sender);
+    ha_role_announce_rx(ha, env);
+    if (was_active && !vc->active)
+        ha_bulk_released(ha, vc);
 }
 
 void ha_node_deliver(void *arg, const Hasync__Envelope *env)
@@ -142,22 +158,7 @@ void ha_node_deliver(void *arg, const Hasync__Envelope *env)
     if (env->seq)
         check_gap(ha, env);
     switch (env->body_case) {
-    case HASYNC__ENVELOPE__BODY_ROLE:
-        if (env->role->role == HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_MASTER && env->has_vcluster) {
-            /* two masters (a healed split): offer ours before the election
-             * makes one of us release (once per membership change) */
-            struct ha_vc *vc = ha_vc_find(ha, env->vcluster);
-            if (vc && vc->active)
-                ha_bulk_offer(ha, vc, env->sender);
-        }
-        if (env->role->role == HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_STANDBY && env->has_vcluster)
-            reannounce_vips(ha, ha_vc_find(ha, env->vcluster), env->sender);
-        struct ha_vc *rvc = env->has_vcluster ? ha_vc_find(ha, env->vcluster) : NULL;
-        bool was_active = rvc && rvc->active;
-        ha_role_announce_rx(ha, env);
-        if (was_active && !rvc->active)
-            ha_bulk_released(ha, rvc);
-        break;
+    case HASYNC__ENVELOPE__BODY_ROLE: on_role(ha, env); break;
     case HASYNC__ENVELOPE__BODY_IKE_SA_ADD:
     case HASYNC__ENVELOPE__BODY_IKE_SA_UPDATE:
     case HASYNC__ENVELOPE__BODY_IKE_SA_DEL:

@@ -14,6 +14,21 @@
 # lines, then haiked-haiked / charon-charon ratios per suite (throughput,
 # and CPU efficiency: charon's CPU per GB over haiked's, which a loaded
 # machine disturbs much less than throughput).
+#
+# The anchor must be a stock charon. Until 2026-12-02 it ran with labkit's
+# fixture log levels (ike/chd/enc/net 4, flush_line): kernel-libipsec moves
+# every ESP packet through charon's IKE socket, so net 4 hex-dumped each
+# datagram into the log (~130 MB per 5 s run), the responder's 4500 socket
+# overflowed (udp rcvbuf errors = tcp retransmits) and charon<->charon gave
+# 28-35 Mbit/s, making the ratio ~20-30x. esp_iperf.py now starts charon with
+# strongSwan's default levels (1, nothing per packet) and warns if a charon
+# log still grows past 1 MiB. Everything else was checked and is as a stock
+# operator would have it: ipsec0 MTU 1400 (MSS 1360; the ESP-in-UDP datagram
+# stays <= 1500, no fragments), openssl loaded first (AES-NI), no pinning,
+# the same nice for every process of both pairs, identical iperf3 options.
+# Left as is: the 4500 socket's receive buffer (strongSwan 5.9.8 has no
+# option for it; net.core.rmem_default is host-wide and read-only inside a
+# namespace), so charon still loses ~3-5 % of datagrams on a loaded machine.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)

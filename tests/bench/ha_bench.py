@@ -138,7 +138,7 @@ def bench_failover(kills, interval):
 
 LG_PSK = "haiked-ha-bench-loadgen-psk"
 LG_PROPOSAL, LG_ESP = "aes128-sha256-ecp256", "aes128-sha256"
-QUIET = {"level": "warn", "ike": "error", "net": "error", "dataplane": "warn", "sync": "info"}
+QUIET = {"level": "warn", "main": "info", "ike": "error", "net": "error", "dataplane": "warn", "sync": "info"}
 LIMITS = {"ike": {"cookie-threshold": 10000000, "half-open-max": 10000000,
                   "half-open-per-peer": 10000000}}
 
@@ -187,11 +187,20 @@ def bench_ikerate_and_bulk(count, parts):
         cl.start(wait_tunnel=False)
         if "ikerate" in parts:
             rates["on"] = run_loadgen(cl, C.WAN_VIP, count, cl.a.haiked.proc.pid, "ha_on")
+            st = cl.hactl(cl.a, "ha", "stats")
+            out("ha_on_held_datagrams", st.get("held_datagrams"))
+            out("ha_on_held_max_us", st.get("held_max_us"))
+            ch = st.get("channel", {})
+            out("ha_on_channel", " ".join(f"{k}={ch.get(k)}" for k in
+                                          ("sent", "acks_received", "try_again", "queue_peak")))
         else:
             run_loadgen(cl, C.WAN_VIP, count, cl.a.haiked.proc.pid, "bulk_setup")
         if "bulk" in parts:
             wait_for(lambda: cl.vcluster(cl.b).get("ike_sas") == count, 120,
                      "standby to mirror every SA")
+            va, vb = cl.vcluster(cl.a), cl.vcluster(cl.b)
+            out("bulk_master_sas", f"{va.get('ike_sas')}+{va.get('child_sas')}")
+            out("bulk_standby_live_sas", f"{vb.get('ike_sas')}+{vb.get('child_sas')}")
             cl.b.haiked.kill9()
             cl.b.haiked.start()
             cl.wait_roles(master=cl.a, timeout=120)

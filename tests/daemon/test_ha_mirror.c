@@ -96,8 +96,8 @@ __attribute__((weak)) void ha_role_announce_rx(struct ha *ha, const Hasync__Enve
         ha->vcs[0].sync = HA_SYNC_IN_SYNC;
         struct gw_sa *gs;
         TAILQ_FOREACH(gs, &gw_find(ha->d, "gwB")->sas, link)
-            if (gs->sa)
-                assert_int_equal(ike_sa_deactivate(gs->sa, NULL), IKE_OK);
+        if (gs->sa)
+            assert_int_equal(ike_sa_deactivate(gs->sa, NULL), IKE_OK);
     }
 }
 __attribute__((weak)) void ha_role_sync_changed(struct ha *ha, struct ha_vc *vc)
@@ -194,8 +194,7 @@ static bool mirrored(void *arg)
     struct cl *c = arg;
     size_t n_m = 0;
     struct gw_sa *gm;
-    TAILQ_FOREACH(gm, &gw_find(&c->m, "gwB")->sas, link)
-    {
+    TAILQ_FOREACH(gm, &gw_find(&c->m, "gwB")->sas, link) {
         if (!gm->sa || gm->dying || ike_sa_state(gm->sa) != IKE_SA_STATE_ESTABLISHED ||
             ike_sa_state(gm->sa) == IKE_SA_STATE_DEAD || gm->deleting)
             continue;

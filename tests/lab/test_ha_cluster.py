@@ -530,11 +530,16 @@ def test_split_brain_rekey_during_split_not_lost(ha):
     t_cut = cl.cut_sync(cl.a)
     wait_takeover(cl, cl.b, t_cut, "synclink")
     old = cl.swan_spis()
+    inst_a, inst_b = child_installed_count(cl.a), child_installed_count(cl.b)
     cl.charon.rekey_child(C.CHILD)
     wait_for(lambda: cl.swan_child() and cl.swan_child()["spi-in"] != old[2], 10,
              "CHILD rekey in the split")
     time.sleep(1)
     ping_ok(cl)
+    # the rekey reached B (the VIPs' owner after its gratuitous ARP), not A:
+    # only B knows the new CHILD SA when the link heals
+    assert child_installed_count(cl.b) == inst_b + 1, "B did not answer the rekey"
+    assert child_installed_count(cl.a) == inst_a, "A saw the rekey: the split was not one"
     cl.heal_sync(cl.a)
     wait_for(lambda: cl.master() is not None and cl.role(cl.other(cl.master())) == "standby",
              20, "one master after the heal")
