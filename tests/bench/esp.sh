@@ -18,17 +18,21 @@
 # The anchor must be a stock charon. Until 2026-12-02 it ran with labkit's
 # fixture log levels (ike/chd/enc/net 4, flush_line): kernel-libipsec moves
 # every ESP packet through charon's IKE socket, so net 4 hex-dumped each
-# datagram into the log (~130 MB per 5 s run), the responder's 4500 socket
-# overflowed (udp rcvbuf errors = tcp retransmits) and charon<->charon gave
-# 28-35 Mbit/s, making the ratio ~20-30x. esp_iperf.py now starts charon with
-# strongSwan's default levels (1, nothing per packet) and warns if a charon
-# log still grows past 1 MiB. Everything else was checked and is as a stock
-# operator would have it: ipsec0 MTU 1400 (MSS 1360; the ESP-in-UDP datagram
-# stays <= 1500, no fragments), openssl loaded first (AES-NI), no pinning,
-# the same nice for every process of both pairs, identical iperf3 options.
-# Left as is: the 4500 socket's receive buffer (strongSwan 5.9.8 has no
-# option for it; net.core.rmem_default is host-wide and read-only inside a
-# namespace), so charon still loses ~3-5 % of datagrams on a loaded machine.
+# datagram into the log (~130 MB per 5 s run) and charon<->charon gave
+# 28-35 Mbit/s (haiked<->charon ~45), a same-run ratio of ~20-30x.
+# esp_iperf.py now starts charon with strongSwan's default levels (1: nothing
+# per packet) and warns when a charon log still grows past 1 MiB.
+# Checked and left as a stock operator has it: ipsec0 MTU 1400 (MSS 1360,
+# the ESP-in-UDP datagram stays under 1500: no fragments), openssl loaded
+# first (AES-NI), no pinning, one nice for every process of every pair,
+# identical iperf3 options. Measured without effect on charon's rate (so not
+# applied): threads = 32 (4 or 8 starve vici), nice -10, iperf3 ends in LAN
+# namespaces behind the gateways instead of on them, and a 4 MiB receive
+# buffer on the 4500 socket (removes the ~5 % datagram drops and TCP
+# retransmits, not one Mbit/s; strongSwan 5.9.8 has no option for it anyway).
+# charon<->charon is CPU bound on its per-packet thread hand-offs (~6 context
+# switches per packet, 35 % of its profile in finish_task_switch), so on this
+# VM it reaches 250-340 Mbit/s GCM, not LAB.md's 475.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
