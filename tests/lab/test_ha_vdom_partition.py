@@ -24,9 +24,9 @@ as IKE initiator (e; RFC 6311 is negotiated only in the first case):
     same rekeys on B, 0 lost pings;  root stays on A;
  c. tunnel established while FWEXT is on B (rekeys there), then moved back to
     A with `hactl failover --vcluster 2`, then the same rekeys on A;
- d. tunnels in both VDOMs, vc1 on A and vc2 on B; node B killed (kill -9 of
-    its haiked and corosync): FWEXT moves to A while root's ping never drops;
-    then the rekeys on FWEXT (root's ping still running).
+ d. tunnels in both VDOMs, vc1 on A and vc2 on B: FWEXT's rekeys on B; then
+    node B killed (kill -9 of its haiked and corosync): FWEXT moves to A while
+    root's ping never drops; then the rekeys on FWEXT and on root.
 Every scenario also checks strongSwan's log (one IKE_SA established per
 tunnel, one IKE_SA_INIT, no retransmit, no IKE_SA deleted except the ones a
 rekey replaced) and haiked's (no "ignoring message on HA synced IKE_SA", no
@@ -51,10 +51,12 @@ INITIATORS = ("strongswan", "cluster")
 CHILD_KEYLIFE, IKE_KEYLIFE = 10, 12
 SANITIZER_RX = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 # A graceful move: the old master releases (VIPs removed), then the new one
-# takes over (VIPs added, gratuitous ARP): measured 40-65 ms without a VIP
-# for a priority takeover, ~0 for `hactl failover`.  At 50 ms a ping, at most
-# two in a row lost, and no more than two in all.
-MOVE_MAX_LOST = 2
+# takes over (VIPs added, gratuitous ARP).  `hactl failover` (a sync barrier,
+# then the hand-over): at most one ping lost, as in test_ha_cluster's graceful
+# round trips.  A priority takeover (the restarted node preempts with
+# override): measured 40-65 ms with the VIPs on neither node, 1-2 pings lost
+# at 50 ms; allowed: 4 (200 ms).
+MOVE_MAX_LOST = {"failover": 1, "priority": 4}
 # Node B killed: corosync (token 300) sees it after ~0.63 s (LAB.md), then
 # the takeover; FWEXT's traffic may stop for that long, never root's.
 KILL_MAX_OUTAGE_MS = 2000
@@ -126,7 +128,8 @@ def check_swan(t):
 
 
 def check_haiked(cl):
-    """No message ignored / no missing IKE SA for any tunnel, on either node."""
+    """No message ignored / no missing IKE SA for any tunnel, no refused mirror
+    message, on either node."""
     for n in (cl.a, cl.b):
         for t in cl.tunnels.values():
             ign = V.haiked_bad_lines(n, V.HK_IGNORED, gw=t.spec.gw)
@@ -135,6 +138,8 @@ def check_haiked(cl):
                              + "\n".join(ign[:10]))
         nosa = V.haiked_bad_lines(n, V.HK_NO_SA)
         assert not nosa, f"{n}: IKE messages for a missing IKE SA:\n" + "\n".join(nosa[:10])
+        drops = V.haiked_bad_lines(n, V.HK_MIRROR_DROP)
+        assert not drops, f"{n}: mirror messages refused:\n" + "\n".join(drops[:10])
 
 
 def check_mid_sync(cl, t, takeovers):
@@ -181,12 +186,7 @@ def assert_placement(cl, placement):
                          f"{o} mirroring {gw}'s SAs of {m}")
 
 
-def net_lost(res):
-    """The lost sequence numbers, without the last request: `ping` exits on
-    SIGINT at once, so a request sent a few ms before it has no reply yet
-    (seen: 1 in ~10 stops on a loaded machine) though nothing lost it.
-    Every monitor runs >= 0.5 s past the last event it measures."""
-    return [s for s in res.lost_seqs if s != res.sent]
+net_lost = V.settled_lost
 
 
 def haiked_ms(line):
@@ -297,10 +297,15 @@ def move(cl, vc, to, how):
         assert out.get("vclusters") == [vc], f"hactl failover --vcluster {vc}: {out}"
     cl.wait_placement(placement, timeout=30)
     took = C.utc_now_ms() - t0
+    # hactl status on the new master: the last move of that vcluster and why
+    last = cl.vcluster(to, vc).get("last_failover", {})
+    assert last.get("at", 0) >= int(t0 / 1000), f"vcluster {vc} on {to}: last move {last}"
+    why = r"priority 250 > " if how == "priority" else r"handed over|failover"
+    assert re.search(why, last.get("reason", "")), f"vcluster {vc} on {to}: last move {last}"
     res = mon.stop() if mon else None
     if res is not None:
-        assert len(net_lost(res)) <= MOVE_MAX_LOST, (f"move of vcluster {vc} to {to} ({how}): "
-                                                     f"{res}")
+        assert len(net_lost(res)) <= MOVE_MAX_LOST[how], (f"move of vcluster {vc} to {to} ({how}): "
+                                                          f"{res}")
     print(f"\nmove vcluster {vc} -> {to} by {how}: {took:.0f} ms, {res}")
     return took, res
 
@@ -360,8 +365,12 @@ def test_d_split_kill_b_fwext_moves_root_never_drops(vlab, initiator):
               priorities={1: {"a": 200, "b": 100}, 2: {"a": 100, "b": 200}})
     assert_placement(cl, {1: cl.a, 2: cl.b})
     root, ext = cl.tunnels[1], cl.tunnels[2]
-    ext_ike = ext.ike()["initiator-spi"], ext.ike()["responder-spi"]
     root_ping = root.ping(name="ping-root-whole")
+    # split placement, both tunnels alive: FWEXT's rekeys on B (root's own
+    # rekeys on A run meanwhile: same keylife)
+    rekey_round(cl, 2, "d: FWEXT on B, root on A", also_ping=(1,))
+    assert_placement(cl, {1: cl.a, 2: cl.b})
+    ext_ike = ext.ike()["initiator-spi"], ext.ike()["responder-spi"]
     ext_ping = ext.ping(name="ping-ext-kill")
     time.sleep(2)
     t_kill = cl.kill_node(cl.b)
