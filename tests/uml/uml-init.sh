@@ -52,7 +52,17 @@ echo "init $(up)" >"$UML_JOB/timing"
 
 mount -t sysfs sysfs /sys
 mount -t tmpfs -o mode=0755 tmpfs /run
+# A caller working under the host's /tmp (UML_HOSTTMP=its top directory
+# there, from uml-run.sh): keep that directory visible under our own /tmp.
+if [ -n "${UML_HOSTTMP:-}" ]; then
+    mkdir -p /run/hosttmp
+    mount --bind "/tmp/$UML_HOSTTMP" /run/hosttmp
+fi
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+if [ -n "${UML_HOSTTMP:-}" ]; then
+    mkdir -p "/tmp/$UML_HOSTTMP"
+    mount --move /run/hosttmp "/tmp/$UML_HOSTTMP"
+fi
 # devtmpfs is mounted on /dev by the kernel (DEVTMPFS_MOUNT)
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts

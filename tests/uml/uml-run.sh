@@ -131,10 +131,17 @@ quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 export -p | grep -Ev '^(export|declare -x) (PWD|OLDPWD|SHLVL|_)(=|$)' >"$JOB/env" || true
 echo "$LIMIT" >"$JOB/limit"
 
+# The guest mounts a /tmp of its own; a checkout under the host's /tmp (a
+# CI clone) stays visible there: init binds that top directory back.
+HOSTTMP=
+case "$(pwd)/" in
+/tmp/?*/*) HOSTTMP=$(pwd | cut -d/ -f3) ;;
+esac
+
 start=$(date +%s.%N)
 "$UML" mem="$MEM" root=/dev/root rootfstype=hostfs rootflags=/ rw \
     init="$INIT" con=null con0=null,fd:3 ssl=null quiet \
-    uml_dir="$JOB" umid=guest UML_JOB="$JOB" \
+    uml_dir="$JOB" umid=guest UML_JOB="$JOB" ${HOSTTMP:+UML_HOSTTMP="$HOSTTMP"} \
     </dev/null >/dev/null 2>"$JOB/uml.stderr" 3>"$JOB/console.log" &
 UMLPID=$!
 echo "$UMLPID" >"$JOB/uml.pid" # its process group: check-runner.sh looks at it
