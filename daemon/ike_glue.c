@@ -164,6 +164,18 @@ static void glue_child_delete(void *user, struct ike_sa *sa, uint32_t spi_in)
     dp_child_delete(&d->dp, c);
 }
 
+/* libike draws inbound CHILD SPIs at random and redraws while this says
+ * taken; the data plane's SPI index holds every installed pair (ours and,
+ * on a standby, the mirrored ones). Not seen here: an SPI another IKE SA
+ * drew as initiator and has not installed yet (one round trip of
+ * IKE_AUTH / CREATE_CHILD_SA); a clash with one of those still ends in a
+ * refused install, with odds of (pending SPIs) / 2^32 per draw. */
+static bool glue_child_spi_taken(void *user, uint32_t spi)
+{
+    struct daemon *d = user;
+    return dp_child_find(&d->dp, spi) != NULL;
+}
+
 static bool spi_zero(const uint8_t spi[IKE_SPI_LEN])
 {
     static const uint8_t z[IKE_SPI_LEN];
@@ -303,4 +315,5 @@ const struct ike_ctx_ops daemon_ike_ops = {
     .child_install = glue_child_install,
     .child_delete = glue_child_delete,
     .event = glue_event,
+    .child_spi_taken = glue_child_spi_taken,
 };

@@ -273,16 +273,21 @@ int net_send_ike(struct net *net, const struct ike_addr *local, const struct ike
 {
     static const uint8_t marker[4] = {0, 0, 0, 0};
     struct iovec iov[2] = {{(void *)marker, sizeof(marker)}, {(void *)data, len}};
-    if (local->port == IKE_PORT_NATT)
-        return send_iov(net, local, remote, iov, 2);
-    return send_iov(net, local, remote, iov + 1, 1);
+    int r = local->port == IKE_PORT_NATT ? send_iov(net, local, remote, iov, 2)
+                                         : send_iov(net, local, remote, iov + 1, 1);
+    if (r == 0)
+        net->ctr.ike_out++;
+    return r;
 }
 
 int net_send_esp(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
                  const uint8_t *data, size_t len)
 {
     struct iovec iov = {(void *)data, len};
-    return send_iov(net, local, remote, &iov, 1);
+    int r = send_iov(net, local, remote, &iov, 1);
+    if (r == 0)
+        net->ctr.esp_out++;
+    return r;
 }
 
 int net_send_keepalive(struct net *net, const struct ike_addr *local,
@@ -334,6 +339,7 @@ static void deliver(struct net *net, const struct net_sock *s, const uint8_t *bu
     size_t off;
     switch (net_classify(s->bound.port, buf, len, &off)) {
     case NET_CLASS_IKE:
+        net->ctr.ike_in++;
         net->h.ike(net->h.arg, buf + off, len - off, local, remote);
         break;
     case NET_CLASS_ESP:

@@ -51,7 +51,11 @@ struct net_sock {
 };
 
 struct net_counters {
+    /* Every datagram on the IKE sockets (500 and 4500), whatever it is. */
     uint64_t dgrams_in, dgrams_out, bytes_in, bytes_out;
+    /* By kind: IKE messages, ESP-in-UDP (RFC 3948; userspace data plane),
+     * NAT-keepalives. IKE counts only IKE: a tunnel's traffic is ESP. */
+    uint64_t ike_in, ike_out, esp_out;
     uint64_t keepalives_in, keepalives_out, esp_in;
     uint64_t send_errors, recv_errors;
     uint64_t dropped[GW_DROP_COUNT]; /* before a gateway was known */

@@ -15,10 +15,25 @@
 #define RETRY_SEND_MS     2
 #define QUEUE_MAX_DEFAULT 65536
 
+/* Batching: what is queued when the queue is flushed goes out as one CPG
+ * message (one IPC round trip to corosync, one totem message) instead of one
+ * each. cpg_mcast_joined() waits for corosync's reply, so per-message calls
+ * made the master block once per sync message, with acks unread meanwhile.
+ * Frame: BATCH_MAGIC, then per envelope a 4-octet big-endian length and the
+ * packed envelope. The magic's first octet is 0, never the first octet of a
+ * packed Envelope (protobuf field number 0 does not exist), so a single
+ * envelope is still sent bare and both forms are told apart. */
+static const uint8_t BATCH_MAGIC[4] = {0x00, 'H', 'S', 'B'};
+/* libcpg copies the caller's iovecs behind its own header into a 64-entry
+ * array (more overflows it): 1 magic + 62 envelopes at most. */
+#define BATCH_MAX_MSGS  62
+#define BATCH_MAX_BYTES (64u * 1024u)
+
 struct txmsg {
     struct txmsg *next;
     size_t len;
-    uint8_t data[];
+    uint8_t lenhdr[4]; /* big-endian len: the frame header when batched */
+    uint8_t data[];    /* right after lenhdr (octet arrays: no padding) */
 };
 
 struct owed_ack {
@@ -36,6 +51,7 @@ struct hasync_cpg {
     bool in_dispatch; /* inside cpg_dispatch: callbacks may send, flush waits */
     struct hasync_member self;
     struct event *ev_fd, *ev_retry, *ev_reconnect;
+    struct event *ev_flush; /* flushes the queue once the current callback returns */
     unsigned backoff_ms;
     struct hasync_member members[HASYNC_MAX_PEERS];
     size_t n_members;
@@ -78,6 +94,10 @@ static int enqueue(struct hasync_cpg *hc, const uint8_t *data, size_t len)
         return -1;
     m->next = NULL;
     m->len = len;
+    m->lenhdr[0] = (uint8_t)(len >> 24);
+    m->lenhdr[1] = (uint8_t)(len >> 16);
+    m->lenhdr[2] = (uint8_t)(len >> 8);
+    m->lenhdr[3] = (uint8_t)len;
     memcpy(m->data, data, len);
     if (hc->q_tail)
         hc->q_tail->next = m;
@@ -103,6 +123,32 @@ static void dequeue(struct hasync_cpg *hc)
 
 static void connection_lost(struct hasync_cpg *hc, const char *where, cs_error_t rc);
 
+/* Up to BATCH_MAX_MSGS queued messages from the head that fit
+ * BATCH_MAX_BYTES as one frame (one message: bare). Returns the count. */
+static size_t gather(struct hasync_cpg *hc, struct iovec *iov, size_t *n_iov)
+{
+    size_t n = 0, bytes = sizeof(BATCH_MAGIC);
+    struct txmsg *m = hc->q_head;
+
+    for (; m && n < BATCH_MAX_MSGS; m = m->next, n++) {
+        bytes += sizeof(m->lenhdr) + m->len;
+        if (n && bytes > BATCH_MAX_BYTES)
+            break;
+    }
+    if (n == 1) {
+        iov[0] = (struct iovec){.iov_base = hc->q_head->data, .iov_len = hc->q_head->len};
+        *n_iov = 1;
+        return 1;
+    }
+    iov[0] =
+        (struct iovec){.iov_base = (void *)(uintptr_t)BATCH_MAGIC, .iov_len = sizeof(BATCH_MAGIC)};
+    m = hc->q_head;
+    for (size_t i = 0; i < n; i++, m = m->next)
+        iov[1 + i] = (struct iovec){.iov_base = m->lenhdr, .iov_len = sizeof(m->lenhdr) + m->len};
+    *n_iov = 1 + n;
+    return n;
+}
+
 static void flush(struct hasync_cpg *hc)
 {
     /* Never multicast (or finalize on an error) from inside cpg_dispatch:
@@ -110,11 +156,13 @@ static void flush(struct hasync_cpg *hc)
     if (hc->in_dispatch)
         return;
     while (hc->connected && hc->q_head) {
-        struct iovec iov = {.iov_base = hc->q_head->data, .iov_len = hc->q_head->len};
-        cs_error_t rc = cpg_mcast_joined(hc->handle, CPG_TYPE_AGREED, &iov, 1);
+        struct iovec iov[1 + BATCH_MAX_MSGS];
+        size_t n_iov, n = gather(hc, iov, &n_iov);
+        cs_error_t rc = cpg_mcast_joined(hc->handle, CPG_TYPE_AGREED, iov, (unsigned)n_iov);
 
         if (rc == CS_OK) {
-            dequeue(hc);
+            while (n--)
+                dequeue(hc);
         } else if (rc == CS_ERR_TRY_AGAIN) {
             hc->st.try_again++;
             if (!evtimer_pending(hc->ev_retry, NULL))
@@ -124,10 +172,10 @@ static void flush(struct hasync_cpg *hc)
             connection_lost(hc, "cpg_mcast_joined", rc);
             return;
         } else {
-            hc->st.send_errors++;
-            hlog(hc, IKE_LOG_WARN, "HA cpg_mcast_joined: error %d, message of %zu octets dropped",
-                 rc, hc->q_head->len);
-            dequeue(hc);
+            hc->st.send_errors += n;
+            hlog(hc, IKE_LOG_WARN, "HA cpg_mcast_joined: error %d, %zu message(s) dropped", rc, n);
+            while (n--)
+                dequeue(hc);
         }
     }
 }
@@ -137,6 +185,16 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     flush(arg);
+}
+
+/* What hasync_send queues goes out once the caller's callback (an IKE
+ * datagram batch, a timer) returns: everything queued meanwhile is one CPG
+ * message. Held datagrams wait for the ack anyway; this only removes the
+ * per-message round trips to corosync. */
+static void request_flush(struct hasync_cpg *hc)
+{
+    if (hc->connected && hc->q_head && !hc->in_dispatch)
+        event_active(hc->ev_flush, EV_TIMEOUT, 0);
 }
 
 /* ---- envelopes we make ---- */
@@ -253,7 +311,7 @@ int hasync_send(struct hasync_cpg *hc, Hasync__Envelope *env, hasync_acked_fn on
     hc->st.sent++;
     if (seq_out)
         *seq_out = seq;
-    flush(hc);
+    request_flush(hc);
     if (!n_peers && on_acked)
         on_acked(arg, seq);
     return 0;
@@ -293,18 +351,14 @@ static void deliver_sequenced(struct hasync_cpg *hc, struct hasync_member from,
     owe_ack(hc, from, env->seq);
 }
 
-static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
-                       void *msg, size_t len)
+static void deliver_one(struct hasync_cpg *hc, struct hasync_member from, const uint8_t *msg,
+                        size_t len)
 {
-    struct hasync_cpg *hc = from_handle(h);
-    struct hasync_member from = {.node = nodeid, .pid = pid};
+    uint32_t nodeid = from.node, pid = from.pid;
     enum hasync_drop why;
     char err[160];
     Hasync__Envelope *env;
 
-    (void)group;
-    if (!hc || hasync_member_eq(from, hc->self))
-        return; /* CPG hands us our own messages too */
     env = hasync_codec_unpack(msg, len, nodeid, &why, err, sizeof(err));
     if (!env) {
         hc->st.drops[why]++;
@@ -321,6 +375,52 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t no
         deliver_sequenced(hc, from, env);
     }
     hasync_codec_free(env);
+}
+
+/* A batch frame (see BATCH_MAGIC): each envelope in turn; a frame that does
+ * not add up is dropped from the bad length on (what came before it is
+ * delivered: each envelope is checked on its own). */
+static void deliver_batch(struct hasync_cpg *hc, struct hasync_member from, const uint8_t *p,
+                          size_t len)
+{
+    size_t off = sizeof(BATCH_MAGIC);
+
+    while (off < len) {
+        size_t n;
+
+        if (len - off < 4) {
+            n = 0;
+        } else {
+            n = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
+                p[off + 3];
+            off += 4;
+        }
+        if (n == 0 || n > len - off) {
+            hc->st.drops[HASYNC_DROP_MALFORMED]++;
+            hlog(hc, IKE_LOG_WARN,
+                 "HA drop the rest of a batch from node %u pid %u (malformed): length %zu at "
+                 "offset %zu of %zu",
+                 from.node, from.pid, n, off, len);
+            return;
+        }
+        deliver_one(hc, from, p + off, n);
+        off += n;
+    }
+}
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid, uint32_t pid,
+                       void *msg, size_t len)
+{
+    struct hasync_cpg *hc = from_handle(h);
+    struct hasync_member from = {.node = nodeid, .pid = pid};
+
+    (void)group;
+    if (!hc || hasync_member_eq(from, hc->self))
+        return; /* CPG hands us our own messages too */
+    if (len > sizeof(BATCH_MAGIC) && !memcmp(msg, BATCH_MAGIC, sizeof(BATCH_MAGIC)))
+        deliver_batch(hc, from, msg, len);
+    else
+        deliver_one(hc, from, msg, len);
 }
 
 static void copy_members(struct hasync_member *out, size_t *n, const struct cpg_address *in,
@@ -358,6 +458,13 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
     }
     if (hc->cfg.ops->membership)
         hc->cfg.ops->membership(hc->cfg.arg, hc->members, hc->n_members, l, nl, j, nj);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush(arg);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -503,7 +610,8 @@ struct hasync_cpg *hasync_cpg_new(struct event_base *base, const struct hasync_c
     hasync_acks_init(&hc->acks);
     hc->ev_retry = evtimer_new(base, on_retry, hc);
     hc->ev_reconnect = evtimer_new(base, on_reconnect, hc);
-    if (!hc->ev_retry || !hc->ev_reconnect) {
+    hc->ev_flush = event_new(base, -1, 0, on_flush, hc);
+    if (!hc->ev_retry || !hc->ev_reconnect || !hc->ev_flush) {
         hasync_cpg_free(hc);
         return NULL;
     }
@@ -526,6 +634,8 @@ void hasync_cpg_free(struct hasync_cpg *hc)
         event_free(hc->ev_retry);
     if (hc->ev_reconnect)
         event_free(hc->ev_reconnect);
+    if (hc->ev_flush)
+        event_free(hc->ev_flush);
     while (hc->q_head)
         dequeue(hc);
     hasync_acks_free(&hc->acks);

@@ -30,9 +30,15 @@ static void print_status(FILE *f, const Ctl__StatusResult *s)
                 v->gateways, v->ike_sas, v->child_sas);
         if (v->net) {
             const Ctl__NetStats *n = v->net;
+            /* Each kind on its own: a tunnel's ESP-in-UDP is not IKE. */
             fprintf(f,
-                    "    IKE datagrams in/out: %llu/%llu  bytes in/out: %llu/%llu  "
+                    "    IKE datagrams in/out: %llu/%llu  ESP-in-UDP in/out: %llu/%llu  "
+                    "NAT-keepalives in/out: %llu/%llu\n"
+                    "    all datagrams in/out: %llu/%llu  bytes in/out: %llu/%llu  "
                     "send/recv errors: %llu/%llu\n    dropped (no gateway):",
+                    (unsigned long long)n->ike_in, (unsigned long long)n->ike_out,
+                    (unsigned long long)n->esp_in, (unsigned long long)n->esp_out,
+                    (unsigned long long)n->keepalives_in, (unsigned long long)n->keepalives_out,
                     (unsigned long long)n->dgrams_in, (unsigned long long)n->dgrams_out,
                     (unsigned long long)n->bytes_in, (unsigned long long)n->bytes_out,
                     (unsigned long long)n->send_errors, (unsigned long long)n->recv_errors);

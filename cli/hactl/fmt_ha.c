@@ -56,7 +56,14 @@ static void print_node(FILE *f, const Ctl__ClusterNode *n)
 static void print_sync(FILE *f, const Ctl__VclusterStatus *v)
 {
     const char *s = v->sync ? v->sync : "-";
-    if (strcmp(s, "behind") == 0)
+    /* On the master the state is its standby's (as the standby announces
+     * it): say whose it is. */
+    bool master = v->role && strcmp(v->role, "master") == 0;
+    if (master && strcmp(s, "in-sync") == 0)
+        fprintf(f, "    sync: standby in sync");
+    else if (master && strcmp(s, "syncing") == 0)
+        fprintf(f, "    sync: standby syncing (snapshot not complete)");
+    else if (strcmp(s, "behind") == 0)
         fprintf(f, "    sync: behind by %llu messages", (unsigned long long)v->behind);
     else if (strcmp(s, "syncing") == 0)
         fprintf(f, "    sync: syncing (%llu SAs received)", (unsigned long long)v->snapshot_sas);
@@ -152,8 +159,11 @@ void hactl_print_cluster(FILE *f, const Ctl__StatusResult *s)
             c->self ? safe(c->self->name, name, sizeof(name)) : "-", c->self ? c->self->id : 0,
             c->connected ? "in the group" : "NOT in the group",
             c->quorate ? "quorate" : "NOT quorate");
-    if (!c->ever_saw_peer)
-        fprintf(f, "    never saw a peer since start (wait_for_all: no takeover alone)\n");
+    if (!c->ever_saw_peer) {
+        const Ctl__CorosyncQuorum *q = c->corosync ? c->corosync->quorum : NULL;
+        fprintf(f, "    never saw a peer since start%s\n",
+                q && q->wait_for_all ? " (wait_for_all: no takeover alone)" : "");
+    }
     if (c->pending_acks)
         fprintf(f, "    sync messages awaiting the peer's ack: %llu\n",
                 (unsigned long long)c->pending_acks);

@@ -185,6 +185,9 @@ struct cfg_gateway {
     bool auto_negotiate; /* initiate at start and re-initiate after a failure */
     bool reauth;         /* reauthenticate (make-before-break) instead of IKE rekey */
     bool initial_contact;
+    /* msgid-sync / replay-counter-sync written in the file: a gateway of an
+     * HA vcluster defaults both to true (load_ha.c), an explicit value wins. */
+    bool msgid_sync_set, replay_counter_sync_set;
     enum cfg_dpd dpd;
     uint32_t dpd_interval_s;
     uint32_t dpd_retries;

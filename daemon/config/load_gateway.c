@@ -248,9 +248,10 @@ static void load_flags(struct cfg_loader *l, const config_setting_t *set, const 
     gw->initial_contact = true;
     gw->reauth = false;
     cfgl_bool(l, set, "fragmentation", where, &gw->sa.fragmentation);
-    cfgl_bool(l, set, "msgid-sync", where, &gw->sa.msgid_sync);
+    gw->msgid_sync_set = cfgl_bool(l, set, "msgid-sync", where, &gw->sa.msgid_sync) == 1;
     gw->sa.replay_counter_sync = false;
-    cfgl_bool(l, set, "replay-counter-sync", where, &gw->sa.replay_counter_sync);
+    gw->replay_counter_sync_set =
+        cfgl_bool(l, set, "replay-counter-sync", where, &gw->sa.replay_counter_sync) == 1;
     cfgl_bool(l, set, "initial-contact", where, &gw->initial_contact);
     cfgl_bool(l, set, "reauth", where, &gw->reauth);
 }

@@ -315,6 +315,23 @@ static void load_sync_settings(struct cfg_loader *l, const config_setting_t *set
                  ha->seq_jump, ha->seq_sync_packets);
 }
 
+/* RFC 6311 is what lets a new master continue an IKE SA whose message IDs
+ * and ESP replay windows trail the old master's: a gateway whose VDOM is
+ * in a vcluster offers both unless its file says otherwise (a single node
+ * keeps the libike default, off). */
+static void rfc6311_defaults(struct cfg *cfg)
+{
+    for (size_t i = 0; i < cfg->n_gateways; i++) {
+        struct cfg_gateway *gw = cfg->gateways[i];
+        if (!gw || !gw->vdom || !vdom_owner(&cfg->ha, gw->vdom))
+            continue;
+        if (!gw->msgid_sync_set)
+            gw->sa.msgid_sync = true;
+        if (!gw->replay_counter_sync_set)
+            gw->sa.replay_counter_sync = true;
+    }
+}
+
 void cfg_load_ha(struct cfg_loader *l, const config_setting_t *root, struct cfg *cfg)
 {
     struct cfg_ha *ha = &cfg->ha;
@@ -366,6 +383,7 @@ void cfg_load_ha(struct cfg_loader *l, const config_setting_t *root, struct cfg 
             cfgl_err(l, list, "ha", "VDOM '%s' is in no vcluster: list it in the vdoms of one",
                      v->name);
     }
+    rfc6311_defaults(cfg);
 }
 
 /* ---- SIGHUP reload ------------------------------------------------------- */

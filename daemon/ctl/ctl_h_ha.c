@@ -7,7 +7,6 @@
  */
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ctl/ctl_corosync.h"
 #include "ctl/ctl_dispatch.h"
@@ -55,16 +54,20 @@ static const struct hasync_elect_announce *peer_ann(const struct ha_peer *p, uin
     return NULL;
 }
 
-/* A peer's own announced name first, then corosync's nodelist. The
+/* One source for every node's name, ours and the peers': corosync's
+ * nodelist as cmap has it now, else what the node announced, which is its
+ * own nodelist entry too (ha_name.c) or, without one, its hostname. The
  * announced one came over the wire: printable ASCII only, as ctl_safe()
  * makes it (it also stops at the end of the array). */
 static const char *peer_name(const struct ha_peer *p, const struct ctl_corosync *cs, char *buf,
                              size_t size)
 {
+    const char *n = ctl_corosync_node_name(cs, p->node);
+    if (n)
+        return n;
     if (p->name[0])
         return ctl_safe(p->name, buf, size < sizeof(p->name) ? size : sizeof(p->name));
-    const char *n = ctl_corosync_node_name(cs, p->node);
-    return n ? n : "";
+    return "";
 }
 
 static const char *self_name(const struct ha *ha, const struct ctl_corosync *cs, char *buf,
@@ -73,10 +76,32 @@ static const char *self_name(const struct ha *ha, const struct ctl_corosync *cs,
     const char *n = ctl_corosync_node_name(cs, self_id(ha));
     if (n)
         return n;
-    if (gethostname(buf, size) != 0)
-        return "";
-    buf[size - 1] = '\0';
-    return buf;
+    return ctl_safe(ha->self_name, buf,
+                    size < sizeof(ha->self_name) ? size : sizeof(ha->self_name));
+}
+
+/* The sync health shown for vc. A standby's is its own (ha_apply.c,
+ * ha_bulk.c). The master is the reference and has nothing to catch up
+ * with: what it shows is its peers' state as they announce it (a standby
+ * announces SYNCING until its snapshot is complete and STANDBY once in
+ * sync), and "alone" only when no peer is a member. */
+static enum ha_sync_state vc_sync(const struct ha *ha, const struct ha_vc *vc)
+{
+    if (vc->role != HASYNC_ROLE_MASTER)
+        return vc->sync;
+    bool any = false, all_in_sync = true;
+    for (size_t i = 0; i < ha->n_peers && i < HA_MAX_PEERS; i++) {
+        const struct ha_peer *p = &ha->peers[i];
+        if (!p->member)
+            continue;
+        any = true;
+        const struct hasync_elect_announce *an = peer_ann(p, vc->id);
+        if (!an || an->role != HASYNC_ROLE_STANDBY)
+            all_in_sync = false; /* not announced yet, syncing, or waiting */
+    }
+    if (!any)
+        return HA_SYNC_ALONE;
+    return all_in_sync ? HA_SYNC_IN_SYNC : HA_SYNC_SYNCING;
 }
 
 static bool vc_has_vdom(const struct ha_vc *vc, const char *vdom)
@@ -245,12 +270,13 @@ static Ctl__VclusterStatus *vc_status(struct ctl_req *r, const struct ha *ha,
     v->role = ctl_arena_strdup(a, hasync_role_name(vc->role));
     v->active = vc->active;
     v->reason = ctl_arena_strdup(a, hasync_elect_reason(&ha->elect, vc->id));
-    v->sync = ctl_arena_strdup(a, sync_name(vc->sync));
-    if (vc->sync == HA_SYNC_BEHIND) {
+    enum ha_sync_state sync = vc_sync(ha, vc);
+    v->sync = ctl_arena_strdup(a, sync_name(sync));
+    if (sync == HA_SYNC_BEHIND) {
         v->has_behind = true;
         v->behind = vc->behind;
     }
-    if (vc->sync == HA_SYNC_SYNCING) {
+    if (sync == HA_SYNC_SYNCING && vc->role != HASYNC_ROLE_MASTER) {
         v->has_snapshot_sas = true;
         v->snapshot_sas = vc->snapshot_sas;
     }

@@ -553,6 +553,10 @@ Ctl__NetStats *ctl_v_net_stats(struct ctl_arena *a, const struct net_counters *c
     m->keepalives_in = c->keepalives_in;
     m->keepalives_out = c->keepalives_out;
     m->esp_in = c->esp_in;
+    m->has_ike_in = m->has_ike_out = m->has_esp_out = true;
+    m->ike_in = c->ike_in;
+    m->ike_out = c->ike_out;
+    m->esp_out = c->esp_out;
     m->send_errors = c->send_errors;
     m->recv_errors = c->recv_errors;
     m->dropped = drops(a, c->dropped, &m->n_dropped);

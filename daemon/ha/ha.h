@@ -18,6 +18,7 @@
  *   ha_quorum.c    votequorum on the event loop (quorate, two_node, wait_for_all)
  *   ha_shutdown.c  a clean stop hands the tunnels to the peer (no Deletes)
  *   ha_vip.c       VIP add/remove and gratuitous ARP through libnl-route-3
+ *   ha_name.c      this node's name from corosync's nodelist (cmap)
  *   ha_stats.c     counters and the view for hactl status / ha stats
  */
 #ifndef HAIKED_HA_H
@@ -71,6 +72,10 @@ struct ha_stats {
     uint64_t held_max_us;           /* longest hold */
     uint64_t takeovers, releases;
     uint64_t import_errors;         /* sync messages libike refused */
+    /* Master: hasync_send refused a sync message (queue full): the standby
+     * missed it. Each such vcluster gets a resync snapshot once the queue
+     * has drained (ha_bulk.c); resyncs_sent counts the complete ones. */
+    uint64_t sync_refused, resyncs_sent;
 };
 
 /* Another node of the group, as ha_role.c sees it (hactl status). */
@@ -95,7 +100,10 @@ struct ha {
     size_t n_vcs;
     struct ha_stats stats;
     bool quorate;                   /* votequorum */
-    bool ever_saw_peer;             /* wait_for_all */
+    bool ever_saw_peer;             /* a peer was a member since start (ha_role.c) */
+    /* This node's name, the one it announces and hactl shows: corosync's
+     * nodelist name (else ring0_addr, else the hostname; ha_role.c). */
+    char self_name[64];
     struct event *seq_timer;        /* ESP counter sync every seq_sync_ms */
     void *stream;                   /* ha_stream.c private state */
     void *role;                     /* ha_role.c private state */

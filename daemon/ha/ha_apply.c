@@ -174,7 +174,9 @@ static struct gw_sa *import_ike(struct ha *ha, struct ha_vc *vc, struct gateway 
     gs->nat_remote = ex->nat_remote;
     if (!spi_zero(ex->replaces_spi_i)) {
         struct gw_sa *old = ha_find_sa(ha, ex->replaces_spi_i, ex->replaces_spi_r);
-        if (old && old->gw == gw && ike_sa_is_passive(old->sa))
+        /* not itself: a message naming its own SPIs as the replaced SA
+         * would have the new copy destroyed under us */
+        if (old && old != gs && old->gw == gw && ike_sa_is_passive(old->sa))
             take_over_children(ha, old, gs);
     }
     ha_bulk_note_import(ha, vc, sa);
@@ -191,6 +193,14 @@ static struct gateway *export_gw(struct ha *ha, struct ha_vc *vc, const struct i
                                  const char *s, struct vdom_rt **v)
 {
     char err[256];
+    /* An established SA has both SPIs. With a zero one the SA table could
+     * not find the copy again (found by fuzz_ha_apply): no later update or
+     * delete would reach it, and a takeover would activate it. */
+    if (spi_zero(ex->spi_i) || spi_zero(ex->spi_r)) {
+        snprintf(err, sizeof(err), "IKE SA %s: a zero SPI", s);
+        import_error(ha, NULL, "IKE SA", err);
+        return NULL;
+    }
     struct gateway *gw = gw_find(ha->d, ex->cfg_name);
     if (!gw || !ha_gw_in_vc(ha, gw, vc)) {
         snprintf(err, sizeof(err), "IKE SA %s: %s \"%s\"%s", s, gw ? "gateway" : "no gateway",

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include <ike/mirror.h>
 #include <ike/sa.h>
 
@@ -32,6 +34,10 @@
 #define SNAPSHOT_RETRIES 3
 /* A request still open after this long is sent again when asked. */
 #define SNAPSHOT_PATIENCE_MS 2000u
+/* A resync waits until hasync's queue is empty and fewer messages than this
+ * await acks (room for the snapshot's chunks); checked this often. */
+#define RESYNC_ROOM    4096u
+#define RESYNC_POLL_MS 100
 
 static void import_error_bulk(struct ha *ha, const struct gateway *gw, const char *what)
 {
@@ -67,6 +73,9 @@ void ha_bulk_free(struct ha *ha)
     }
     free(m->snap);
     m->snap = NULL;
+    if (m->resync_timer)
+        event_free(m->resync_timer);
+    m->resync_timer = NULL;
 }
 
 void ha_bulk_note_import(struct ha *ha, struct ha_vc *vc, const struct ike_sa *sa)
@@ -331,12 +340,14 @@ static void add_sa(struct chunk *k, struct gw_sa *gs)
         add_child(k, gs->sa, i);
 }
 
-static void serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
+/* 0: every chunk and the done went out; -1: not (logged). */
+static int serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
 {
+    int rc = -1;
     struct chunk *k = calloc(1, sizeof(*k));
     if (!k) {
         ha_log(ha, IKE_LOG_ERR, NULL, "HA out of memory serving a bulk sync");
-        return;
+        return -1;
     }
     uint64_t t0 = ha_now_us();
     k->ha = ha;
@@ -366,6 +377,7 @@ static void serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
     env.body_case = HASYNC__ENVELOPE__BODY_SNAPSHOT_DONE;
     env.snapshot_done = &dn;
     if (!k->failed && ha_stream_send(ha, vc->id, &env, NULL, NULL) == 0) {
+        rc = 0;
         ha->stats.bulk_syncs_served++;
         ha_log(ha, IKE_LOG_INFO, NULL,
                "HA bulk sync of virtual cluster %" PRIu32 " for node %" PRIu32 ": snapshot %" PRIu32
@@ -381,6 +393,83 @@ static void serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
     }
     explicit_bzero(k, sizeof(*k));
     free(k);
+    return rc;
+}
+
+/* ---- master: resync after a refused sync message ----------------------------- */
+
+/* Room in hasync's queue for a snapshot. */
+static bool queue_drained(const struct ha *ha)
+{
+    const struct hasync_cpg_stats *st = hasync_cpg_get_stats(ha->cpg);
+    return st->queue_len == 0 && hasync_cpg_pending_acks(ha->cpg) < RESYNC_ROOM;
+}
+
+static void on_resync_timer(evutil_socket_t fd, short what, void *arg);
+
+static void resync_arm(struct ha *ha)
+{
+    struct ha_mirror *m = ha_mirror(ha);
+    if (!m->resync_timer)
+        m->resync_timer = evtimer_new(ha->d->base, on_resync_timer, ha);
+    if (!m->resync_timer) {
+        ha_log(ha, IKE_LOG_ERR, NULL, "HA out of memory: a resync waits for the next refusal");
+        return;
+    }
+    if (evtimer_pending(m->resync_timer, NULL))
+        return;
+    struct timeval tv = {0, RESYNC_POLL_MS * 1000};
+    evtimer_add(m->resync_timer, &tv);
+}
+
+/* Every vcluster with a resync due whose queue has room gets its snapshot;
+ * the others wait for the next poll. */
+static void on_resync_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct ha *ha = arg;
+    bool waiting = false;
+    for (size_t i = 0; i < ha->n_vcs; i++) {
+        struct ha_snap_rx *s = &ha_mirror(ha)->snap[i];
+        struct ha_vc *vc = &ha->vcs[i];
+        if (!s->resync_due)
+            continue;
+        /* Not master any more: the new master's stream is what counts. No
+         * peer: whoever joins asks for a snapshot anyway. */
+        if (!vc->active || !ha->cpg || !hasync_cpg_peer_count(ha->cpg)) {
+            s->resync_due = false;
+            continue;
+        }
+        if (!queue_drained(ha)) {
+            waiting = true;
+            continue;
+        }
+        s->resync_due = false; /* a refused chunk sets it again */
+        ha_log(ha, IKE_LOG_WARN, NULL,
+               "HA the sync queue has drained: resync snapshot of virtual cluster %" PRIu32
+               " for the standby",
+               vc->id);
+        if (serve(ha, vc, 0) == 0)
+            ha->stats.resyncs_sent++;
+        waiting |= s->resync_due;
+    }
+    if (waiting)
+        resync_arm(ha);
+}
+
+void ha_bulk_resync_due(struct ha *ha, uint32_t vcluster)
+{
+    struct ha_vc *vc = ha_vc_find(ha, vcluster);
+    if (!vc || !vc->active || !ha_mirror(ha)->snap)
+        return; /* only the master's stream is mirrored */
+    struct ha_snap_rx *s = snap_of(ha, vc);
+    if (!s->resync_due)
+        ha_log(ha, IKE_LOG_WARN, NULL,
+               "HA the standby of virtual cluster %" PRIu32
+               " missed a sync message: resync snapshot once the queue drains",
+               vc->id);
+    s->resync_due = true;
+    resync_arm(ha);
 }
 
 /* ---- split-brain heal: merging a peer's offer ------------------------------ */
@@ -420,10 +509,11 @@ static void merge_esp(struct ha *ha, struct ha_vc *vc, const Hasync__EspSeqUpdat
            c->spi_in, seq, edge, e->seq_out, e->has_replay_edge ? e->replay_edge : 0);
 }
 
-static bool is_fresh(const struct ha_snap_rx *s, const struct ike_sa *sa)
+static bool is_fresh(const struct ha_snap_rx *s, const uint8_t *spi_i, const uint8_t *spi_r)
 {
     for (size_t i = 0; i < s->n_fresh; i++)
-        if (s->fresh[i] == sa)
+        if (!memcmp(s->fresh[i].spi_i, spi_i, IKE_SPI_LEN) &&
+            !memcmp(s->fresh[i].spi_r, spi_r, IKE_SPI_LEN))
             return true;
     return false;
 }
@@ -450,21 +540,26 @@ static void merge_chunk(struct ha *ha, struct ha_vc *vc, const Hasync__Envelope 
             s->merge_kept++;
         } else if (rc == 0) {
             s->merge_new++;
+            const uint8_t *spi_i = ike_sa_spi_i(sa), *spi_r = ike_sa_spi_r(sa);
+            if (is_fresh(s, spi_i, spi_r))
+                continue; /* the offer named it twice: the later one replaced it */
             if (s->n_fresh == s->cap_fresh) {
                 size_t cap = s->cap_fresh ? s->cap_fresh * 2 : 64;
-                const struct ike_sa **v = realloc(s->fresh, cap * sizeof(*v));
+                struct ha_spi_pair *v = realloc(s->fresh, cap * sizeof(*v));
                 if (!v)
                     continue; /* stays passive (the end's count shows it) */
                 s->fresh = v;
                 s->cap_fresh = cap;
             }
-            s->fresh[s->n_fresh++] = sa;
+            memcpy(s->fresh[s->n_fresh].spi_i, spi_i, IKE_SPI_LEN);
+            memcpy(s->fresh[s->n_fresh].spi_r, spi_r, IKE_SPI_LEN);
+            s->n_fresh++;
         }
     }
     for (size_t i = 0; i < c->n_child; i++) {
         const Hasync__ChildSaAdd *m = c->child[i];
         struct gw_sa *gs = ha_find_sa(ha, m->ike_spi_i.data, m->ike_spi_r.data);
-        if (!gs || !is_fresh(s, gs->sa))
+        if (!gs || !is_fresh(s, m->ike_spi_i.data, m->ike_spi_r.data))
             continue; /* of an SA we kept: only its counters (below) */
         if (ha_merge_child(ha, vc, m) == 0 && vc->active) {
             /* a floor until its counters (next entries) raise it */
@@ -485,8 +580,9 @@ static void merge_done(struct ha *ha, struct ha_vc *vc, const char *why)
         return;
     size_t activated = 0;
     for (size_t i = 0; vc->active && i < s->n_fresh; i++) {
-        struct gw_sa *gs = gw_sa_of(s->fresh[i]);
-        if (!gs || gs->dying || !gs->sa)
+        /* gone meanwhile (deleted, or replaced by a rekey): nothing to do */
+        struct gw_sa *gs = ha_find_sa(ha, s->fresh[i].spi_i, s->fresh[i].spi_r);
+        if (!gs || gs->dying || !gs->sa || !ike_sa_is_passive(gs->sa))
             continue;
         ike_sa_activate(gs->sa);
         gw_sa_after(gs);
@@ -518,7 +614,7 @@ void ha_bulk_offer(struct ha *ha, struct ha_vc *vc, uint32_t to_node)
            "HA node %" PRIu32 " is master of virtual cluster %" PRIu32
            " too (the split healed): offering our SAs to merge",
            to_node, vc->id);
-    serve(ha, vc, to_node);
+    (void)serve(ha, vc, to_node);
 }
 
 void ha_bulk_released(struct ha *ha, struct ha_vc *vc)
@@ -564,7 +660,7 @@ void ha_bulk_rx(struct ha *ha, const Hasync__Envelope *env)
         if (env->bulk_request->has_to_node && env->bulk_request->to_node &&
             env->bulk_request->to_node != hasync_cpg_local_node(ha->cpg))
             return;
-        serve(ha, vc, env->sender);
+        (void)serve(ha, vc, env->sender); /* a refused chunk makes a resync due */
         return;
     case HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK:
         /* A snapshot we asked for replaces; anything else is a peer's offer

@@ -41,6 +41,10 @@ struct ha_pend {
 #define HA_REPLACED_RING 64 /* IKE SAs recently replaced by a rekey */
 #define HA_RX_SENDERS    8
 
+struct ha_spi_pair {
+    uint8_t spi_i[IKE_SPI_LEN], spi_r[IKE_SPI_LEN];
+};
+
 /* A bulk sync we receive (standby side of one vcluster). */
 struct ha_snap_rx {
     uint32_t vcluster;
@@ -55,11 +59,17 @@ struct ha_snap_rx {
     bool merging;
     uint32_t merge_id, merge_from;
     uint32_t merge_new, merge_kept;
-    const struct ike_sa **fresh; /* imported by the merge: activated at its end */
+    /* imported by the merge: activated at its end. By SPIs, not pointers:
+     * a later entry of the offer (or the stream) may replace or delete one
+     * before the end. */
+    struct ha_spi_pair *fresh;
     size_t n_fresh, cap_fresh;
     const struct ike_sa **seen; /* imported since the request: survive the done */
     bool seen_lost;             /* out of memory recording one: drop nothing */
     size_t n_seen, cap_seen;
+    /* master side: a sync message of this vcluster was refused (queue
+     * full); the peer gets an unasked snapshot once the queue drains */
+    bool resync_due;
 };
 
 struct ha_mirror {
@@ -84,6 +94,7 @@ struct ha_mirror {
     /* bulk sync */
     struct ha_snap_rx *snap;   /* one per vcluster, same order as ha->vcs */
     uint32_t next_snapshot_id; /* served */
+    struct event *resync_timer; /* polls the queue while a resync is due */
     uint64_t applied;          /* sync messages applied (all kinds) */
 };
 
@@ -144,6 +155,11 @@ void ha_bulk_released(struct ha *ha, struct ha_vc *vc);
 void ha_bulk_membership(struct ha *ha, const struct hasync_member *left, size_t n_left);
 /* An IKE SA imported while a snapshot of vc is being received. */
 void ha_bulk_note_import(struct ha *ha, struct ha_vc *vc, const struct ike_sa *sa);
+/* hasync_send refused a sync message of vcluster (ha_stream_send): the
+ * standby missed it and CPG's sequence shows no gap (a refused message has
+ * no number). On a vcluster we master, the peer gets an unasked snapshot
+ * (the merge path: it then asks for an exact one) once the queue drains. */
+void ha_bulk_resync_due(struct ha *ha, uint32_t vcluster);
 
 /* ha_node.c */
 /* Index into ha_stats arrays, or -1 when out of range. */

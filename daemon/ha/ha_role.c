@@ -47,7 +47,6 @@ struct role_state {
     struct ha_vc **by_vdom;
     size_t n_by_vdom;
     bool running, rerun; /* takeover may re-enter through callbacks */
-    char name[64];
     uint64_t started_wall_ms;
 };
 
@@ -248,7 +247,7 @@ static int announce(struct ha *ha, struct ha_vc *vc, bool barrier)
     m.override = a.override;
     m.uptime_ms = daemon_now_ms() - ha->d->started_ms;
     m.started_ms = r->started_wall_ms;
-    m.node_name = r->name;
+    m.node_name = ha->self_name;
     m.has_want_replies = m.want_replies = missing_announcements(ha);
     env.body_case = HASYNC__ENVELOPE__BODY_ROLE;
     env.role = &m;
@@ -481,8 +480,9 @@ int ha_role_init(struct ha *ha, char *err, size_t errlen)
      * here yet, so none may be present. */
     for (size_t i = 0; i < ha->n_vcs; i++)
         drop_vips(ha, &ha->vcs[i], "left by an earlier run");
-    if (gethostname(r->name, sizeof(r->name) - 1) < 0)
-        snprintf(r->name, sizeof(r->name), "?");
+    /* Until corosync tells us our node id (ha_role_connection). */
+    if (gethostname(ha->self_name, sizeof(ha->self_name) - 1) < 0)
+        snprintf(ha->self_name, sizeof(ha->self_name), "?");
     uint64_t up = daemon_now_ms() - d->started_ms;
     r->started_wall_ms = wall_ms() - up;
     for (size_t i = 0; i < ha->n_vcs; i++) {
@@ -520,7 +520,7 @@ uint32_t ha_role_self(const struct ha *ha)
 
 const char *ha_role_name(const struct ha *ha)
 {
-    return rs(ha) ? rs(ha)->name : "";
+    return ha->self_name;
 }
 
 static int elect_init(struct ha *ha, uint32_t self)
@@ -591,6 +591,15 @@ void ha_role_connection(struct ha *ha, bool up)
             return;
         }
     }
+    /* The name the peer shows for us: corosync's, as ours is on this side
+     * (hactl status); re-read on every connection (corosync may have been
+     * restarted with another nodelist). */
+    char name[sizeof(ha->self_name)];
+    ha_name_resolve(r->self, name, sizeof(name));
+    if (strcmp(name, ha->self_name) != 0) {
+        ha_log(ha, IKE_LOG_INFO, NULL, "HA node %" PRIu32 " is \"%s\"", r->self, name);
+        memcpy(ha->self_name, name, sizeof(name));
+    }
     ha_quorum_refresh(r->quorum, r->self);
     run(ha, true);
 }
@@ -634,7 +643,9 @@ void ha_role_membership(struct ha *ha, const struct hasync_member *members, size
             ha_log(ha, IKE_LOG_INFO, NULL, "HA node %" PRIu32 " joined", p->node);
         }
     }
-    if (!peer_member(ha))
+    if (peer_member(ha))
+        ha->ever_saw_peer = true; /* wait_for_all is satisfied for good */
+    else
         for (size_t i = 0; i < ha->n_vcs; i++) { /* nobody to be in sync with */
             ha->vcs[i].sync = HA_SYNC_ALONE;
             ha->vcs[i].behind = 0;

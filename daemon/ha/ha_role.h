@@ -23,6 +23,17 @@ uint32_t ha_role_self(const struct ha *ha);
 /* The hostname we announce. */
 const char *ha_role_name(const struct ha *ha);
 
+/* ha_name.c: this node's name from corosync's nodelist: the entry whose
+ * nodeid is self gives its name, else its ring0_addr. The getters return
+ * 0 and a value (*str malloc'd) or -1 when the key is absent (cmap, or a
+ * test's table). 0 with out set, -1 when the nodelist does not name us. */
+typedef int (*ha_name_get_u32)(void *arg, const char *key, uint32_t *v);
+typedef int (*ha_name_get_str)(void *arg, const char *key, char **v);
+int ha_name_from_nodelist(uint32_t self, ha_name_get_u32 get_u32, ha_name_get_str get_str,
+                          void *arg, char *out, size_t len);
+/* The same through cmap; the hostname when corosync does not name us. */
+void ha_name_resolve(uint32_t self, char *out, size_t len);
+
 /* ha_quorum.c: votequorum on the loop; it reports through ha_role_quorum.
  * refresh: (re)connect, or re-read the flags, once our node id is known;
  * a failure is retried every second while CPG is connected. */

@@ -173,10 +173,12 @@ int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
     uint64_t seq = 0;
     if (!ha->cpg || hasync_send(ha->cpg, env, gated ? on_acked : NULL, ha, &seq) < 0) {
         m->send_failures++;
+        ha->stats.sync_refused++;
         ha_log(ha, IKE_LOG_ERR, NULL,
-               "HA could not send %s (queue full or invalid): the standby misses it and needs "
-               "a bulk sync",
+               "HA could not send %s (queue full or invalid): the standby misses it and gets "
+               "a resync snapshot",
                hasync_body_name(env->body_case));
+        ha_bulk_resync_due(ha, vcluster);
         return -1;
     }
     int i = ha_body_index(env->body_case);

@@ -291,10 +291,12 @@ static uint16_t create(struct ike_sa *sa, const struct ike_msg *req, const struc
     struct ike_child_export c;
     struct ike_diag d = {0};
     ike_child_init(sa, m->cfg, &m->algs, &c);
-    if (!peer || peer->spi_len != 4 || ike_sa_random_child_spi(&c.spi_in) != IKE_OK) {
+    if (!peer || peer->spi_len != 4) {
         ike_sa_log(sa, IKE_LOG_ERR, "CHILD SA: proposal %u has no 4-octet ESP SPI", m->num);
         return IKE_N_NO_PROPOSAL_CHOSEN;
     }
+    if (ike_sa_random_child_spi(sa, &c.spi_in) != IKE_OK)
+        return IKE_N_TEMPORARY_FAILURE; /* logged: no free inbound SPI */
     c.spi_out = ike_child_get_spi(peer->spi);
     c.n_ts_local = m->n_tsr; /* the responder's side is TSr */
     ike_ts_to_export(m->tsr, m->n_tsr, c.ts_local);

@@ -30,10 +30,14 @@ enum ike_status ike_diag_fail(struct ike_diag *diag, enum ike_status status,
     if (!diag)
         return status;
     diag->status = status;
+    /* via a copy: callers may wrap the previous reason ("initiate X: %s",
+     * diag->reason), and vsnprintf into its own argument is undefined */
+    char reason[sizeof(diag->reason)];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(diag->reason, sizeof(diag->reason), fmt, ap);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
+    memcpy(diag->reason, reason, sizeof(reason));
     return status;
 }
 

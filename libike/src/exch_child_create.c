@@ -146,9 +146,10 @@ static enum ike_status create_start(struct ike_sa *sa, struct ike_task *t)
     struct ike_ccs *x = t->data;
     if (!x) {
         x = ike_ccs_new(sa, ike_nonce_len(sa->algs.prf_id), ike_ccs_pfs_group(cfg));
-        if (!x || ike_sa_random_child_spi(&x->child_spi) != IKE_OK) {
+        enum ike_status st = x ? ike_sa_random_child_spi(sa, &x->child_spi) : IKE_E_NOMEM;
+        if (st != IKE_OK) {
             ike_ccs_free(x);
-            return IKE_E_CRYPTO;
+            return st;
         }
         t->data = x;
     }
@@ -322,7 +323,7 @@ static uint16_t create(struct ike_sa *sa, const struct ike_msg *req, const struc
     ike_ts_to_export(m->tsr, m->n_tsr, c.ts_local);
     c.n_ts_remote = m->n_tsi;
     ike_ts_to_export(m->tsi, m->n_tsi, c.ts_remote);
-    if (ike_sa_random_child_spi(&c.spi_in) != IKE_OK ||
+    if (ike_sa_random_child_spi(sa, &c.spi_in) != IKE_OK ||
         ike_child_derive_keys(sa, &c, false, g_ir, &n, &d) != IKE_OK ||
         ike_child_add(sa, &c) != IKE_OK) {
         notify = IKE_N_TEMPORARY_FAILURE;

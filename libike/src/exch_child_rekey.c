@@ -59,9 +59,10 @@ static enum ike_status rekey_start(struct ike_sa *sa, struct ike_task *t)
     struct ike_ccs *x = t->data;
     if (!x) {
         x = ike_ccs_new(sa, ike_nonce_len(sa->algs.prf_id), rekey_group(old, cfg));
-        if (!x || ike_sa_random_child_spi(&x->child_spi) != IKE_OK) {
+        enum ike_status st = x ? ike_sa_random_child_spi(sa, &x->child_spi) : IKE_E_NOMEM;
+        if (st != IKE_OK) {
             ike_ccs_free(x);
-            return IKE_E_CRYPTO;
+            return st;
         }
         t->data = x;
     }

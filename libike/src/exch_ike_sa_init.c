@@ -111,8 +111,9 @@ enum ike_status ike_sa_initiate(const struct ike_ctx *ctx, const struct ike_sa_c
     st = ike_sa_random_spi(sa->spi_i);
     if (st == IKE_OK)
         st = ike_nonce_generate(sa->init->ni, sa->init->ni_len);
-    if (st == IKE_OK && cfg->n_children)
-        st = ike_sa_random_child_spi(&sa->init->child_spi);
+    if (st == IKE_OK && cfg->n_children &&
+        (st = ike_sa_random_child_spi(sa, &sa->init->child_spi)) != IKE_OK)
+        ike_diag_fail(diag, st, "no free inbound CHILD SPI");
     if (st == IKE_OK)
         st = ike_dh_new(cfg->proposals[0].dh[0], &sa->init->dh, diag);
     if (st == IKE_OK)

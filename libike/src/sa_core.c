@@ -134,15 +134,32 @@ enum ike_status ike_sa_random_spi(uint8_t spi[IKE_SPI_LEN])
     return IKE_OK;
 }
 
-enum ike_status ike_sa_random_child_spi(uint32_t *spi)
+/* One draw of 256..2^32-1 (RFC 4303 §2.1: 1..255 are reserved by IANA,
+ * 0 is never sent); the redraw below 256 is not counted as a try. */
+static enum ike_status random_spi32(uint32_t *spi)
 {
     uint8_t b[4];
     do {
         if (RAND_bytes(b, sizeof(b)) != 1)
             return IKE_E_CRYPTO;
         *spi = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-    } while (*spi < 256); /* 1..255 are reserved by IANA, 0 is invalid */
+    } while (*spi < 256);
     return IKE_OK;
+}
+
+enum ike_status ike_sa_random_child_spi(struct ike_sa *sa, uint32_t *spi)
+{
+    bool (*taken)(void *, uint32_t) = sa->ctx.ops->child_spi_taken;
+    for (unsigned i = 0; i < IKE_CHILD_SPI_TRIES; i++) {
+        enum ike_status st = random_spi32(spi);
+        if (st != IKE_OK || !taken || !taken(sa->ctx.user, *spi))
+            return st;
+        ike_sa_log(sa, IKE_LOG_DEBUG, "inbound SPI %08x is in use, drawing another", *spi);
+    }
+    ike_sa_log(sa, IKE_LOG_ERR, "no free inbound CHILD SPI: %u random draws were all in use",
+               IKE_CHILD_SPI_TRIES);
+    *spi = 0;
+    return IKE_E_STATE;
 }
 
 void ike_sa_id_from_cfg(const struct ike_cfg_id *id, struct ike_id_export *out)

@@ -108,7 +108,10 @@ void ike_sa_log(const struct ike_sa *sa, enum ike_log_level level, const char *f
 void ike_ctx_log(const struct ike_ctx *ctx, enum ike_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 enum ike_status ike_sa_random_spi(uint8_t spi[IKE_SPI_LEN]);
-enum ike_status ike_sa_random_child_spi(uint32_t *spi);
+/* A random inbound CHILD SPI >= 256 that ctx.ops->child_spi_taken (if
+ * set) does not report in use; IKE_E_STATE (logged) after
+ * IKE_CHILD_SPI_TRIES draws in use, IKE_E_CRYPTO if RAND fails. */
+enum ike_status ike_sa_random_child_spi(struct ike_sa *sa, uint32_t *spi);
 void ike_sa_init_data_free(struct ike_sa *sa);
 void ike_sa_id_from_cfg(const struct ike_cfg_id *id, struct ike_id_export *out);
 /* "IDi"-style body: type | 3 reserved | data, into buf (>= 4 + len). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct ha_fake *current;
 
@@ -25,7 +26,9 @@ static void init_vcs(struct ha_fake *f)
                                .id = 1,
                                .role = HASYNC_ROLE_MASTER,
                                .active = true,
-                               .sync = HA_SYNC_IN_SYNC,
+                               /* a master's own sync state: it never
+                                * catches up with anybody (ha_role.c) */
+                               .sync = HA_SYNC_ALONE,
                                .last_change_ms = HAF_CHANGE_MS,
                                .last_takeover_ms = 412};
     snprintf(f->vcs[0].last_reason, sizeof(f->vcs[0].last_reason), "peer left");
@@ -94,6 +97,10 @@ void ha_fake_init(struct ha_fake *f, struct daemon *d)
     f->ha.n_vcs = 2;
     f->ha.quorate = true;
     f->ha.ever_saw_peer = true;
+    /* What ha_role.c announces when corosync's nodelist does not name us
+     * (no corosync here): the hostname. */
+    if (gethostname(f->ha.self_name, sizeof(f->ha.self_name) - 1) != 0)
+        snprintf(f->ha.self_name, sizeof(f->ha.self_name), "?");
     d->ha = &f->ha;
     current = f;
 }

@@ -208,6 +208,33 @@ static void test_status(void **state)
     assert_has(r.out, "dropped (no gateway): unknown-spi=5\n");
 }
 
+/* A VDOM's datagrams by kind: a tunnel's ESP-in-UDP and NAT-keepalives
+ * are not IKE datagrams (they were all counted as IKE once). */
+static void test_status_datagram_kinds(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    struct net_counters *n = &daemon_vdom(&fx->d, "root")->net.ctr;
+    n->ike_in = 4;
+    n->ike_out = 3;
+    n->esp_in = 75;
+    n->esp_out = 74;
+    n->keepalives_in = 2;
+    n->keepalives_out = 1;
+    n->dgrams_in = 81;
+    n->dgrams_out = 78;
+    struct run r;
+    HACTL(fx, &r, "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "    IKE datagrams in/out: 4/3  ESP-in-UDP in/out: 75/74  "
+                      "NAT-keepalives in/out: 2/1\n    all datagrams in/out: 81/78  ");
+    HACTL(fx, &r, "--json", "status");
+    assert_json(r.out, "j['vdoms'][0]['net']['ike_in'] == 4 and "
+                       "j['vdoms'][0]['net']['ike_out'] == 3 and "
+                       "j['vdoms'][0]['net']['esp_in'] == 75 and "
+                       "j['vdoms'][0]['net']['esp_out'] == 74 and "
+                       "j['vdoms'][0]['net']['dgrams_in'] == 81");
+}
+
 static void test_debug_filter(void **state)
 {
     struct ctl_fixture *fx = *state;
@@ -331,6 +358,7 @@ int main(void)
         T(test_tunnel_summary),        T(test_gateway_list),
         T(test_gateway_list_json),     T(test_show_keys),
         T(test_tunnel_show),           T(test_status),
+        T(test_status_datagram_kinds),
         T(test_debug_filter),          T(test_debug_filter_really_filters),
         T(test_errors_and_exit_codes), T(test_actions),
         cmocka_unit_test_setup_teardown(test_tunnel_summary_dialup, setup_dialup, teardown),

@@ -91,7 +91,10 @@ static void test_status_layout(void **state)
         assert_has(r.out, line);
     assert_has(r.out, "    this node: master (active), priority 200 override, "
                       "reason: priority 200 > 100\n");
-    assert_has(r.out, "    sync: in sync, mirrored IKE SAs: 1  CHILD SAs: 1\n");
+    /* the master shows its standby's state (announced), never "alone" */
+    assert_has(r.out, "    sync: standby in sync, mirrored IKE SAs: 1  CHILD SAs: 1\n");
+    assert_lacks(r.out, "alone");
+    assert_lacks(r.out, "never saw a peer");
     assert_has(r.out, "    last failover: " HAF_CHANGE_TEXT " (");
     assert_has(r.out, " ago), peer left, took 412 ms\n");
     assert_has(r.out, "vcluster 2: vdoms dmz\n    master: vpn-b (id 2)\n");
@@ -130,6 +133,25 @@ static void test_status_states(void **state)
     assert_has(r.out, "    vpn-b (id 2): down for 5m0");
     assert_has(r.out, "vcluster 2: vdoms dmz\n    master: none\n");
     assert_has(r.out, "never saw a peer since start");
+    /* no peer member: the master of vcluster 1 is alone */
+    assert_has(r.out, "vcluster 1: vdoms root\n");
+    assert_has(r.out, "    sync: alone (no peer), mirrored IKE SAs: 1");
+}
+
+/* The master while its standby's snapshot is not complete. */
+static void test_status_master_standby_syncing(void **state)
+{
+    struct t *t = *state;
+    struct run r;
+    t->hf.ha.peers[0].ann[0].role = HASYNC_ROLE_SYNCING;
+    HACTL(&t->fx, &r, "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "    sync: standby syncing (snapshot not complete), mirrored IKE SAs: 1");
+    HACTL(&t->fx, &r, "--json", "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_json(r.out, "j['cluster']['vclusters'][0]['sync'] == 'syncing' and "
+                       "j['cluster']['vclusters'][0]['role'] == 'master' and "
+                       "j['cluster']['ever_saw_peer'] is True");
 }
 
 /* A peer's name is shown, never its control characters. */
@@ -141,7 +163,8 @@ static void test_status_hostile_name(void **state)
     HACTL(&t->fx, &r, "status");
     assert_int_equal(r.rc, HACTL_EXIT_OK);
     assert_lacks(r.out, "\033");
-    assert_has(r.out, "    evil?[2Jname (id 2): up");
+    /* with corosync its nodelist name wins over the announced one */
+    assert_has(r.out, corosync_here() ? "    vpn-b (id 2): up" : "    evil?[2Jname (id 2): up");
 }
 
 static void test_status_json(void **state)
@@ -290,6 +313,7 @@ int main(void)
         T(test_status_layout),  T(test_status_states), T(test_status_hostile_name),
         T(test_status_json),    T(test_standalone),    T(test_failover),
         T(test_failover_usage), T(test_ha_stats),      T(test_no_keys),
+        T(test_status_master_standby_syncing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -257,6 +257,58 @@ static void test_reload_adopts_unchanged_refuses_changed(void **state)
     cfg_free(next);
 }
 
+#define RFC6311_GWS                                                                        \
+    "global = { secrets-file = \"s.secrets\"; };\n"                                       \
+    "gateways = (\n"                                                                      \
+    "  { name = \"plain\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.2\";\n"           \
+    "    proposal = \"aes256-sha256-ecp256\"; },\n"                                         \
+    "  { name = \"nomsgid\"; vdom = \"cust1\"; local-gw = \"192.0.2.1\";\n"                 \
+    "    remote-gw = \"192.0.2.3\"; proposal = \"aes256-sha256-ecp256\";\n"                 \
+    "    msgid-sync = false; },\n"                                                         \
+    "  { name = \"explicit\"; vdom = \"cust2\"; local-gw = \"192.0.2.1\";\n"                \
+    "    remote-gw = \"192.0.2.4\"; proposal = \"aes256-sha256-ecp256\";\n"                 \
+    "    msgid-sync = true; replay-counter-sync = false; }\n"                              \
+    ");\n"
+
+/* RFC 6311 is on by default for a gateway in an HA vcluster (an explicit
+ * value wins), and stays off by default on a single node. */
+static void test_rfc6311_defaults(void **state)
+{
+    cfgt_write(*state, "s.secrets",
+               "secrets = ( { gateway = \"plain\"; psk = \"x\"; },\n"
+               "            { gateway = \"nomsgid\"; psk = \"y\"; },\n"
+               "            { gateway = \"explicit\"; psk = \"z\"; } );\n",
+               0600);
+    cfgt_write(*state, "ha.conf", VDOMS RFC6311_GWS "ha = { vclusters = ( { id = 1; } ); };\n",
+               0644);
+    struct cfg *cfg = cfgt_load_ok(*state, "ha.conf");
+    const struct cfg_gateway *g = cfg_gateway_find(cfg, "plain");
+    assert_non_null(g);
+    assert_true(g->sa.msgid_sync);
+    assert_true(g->sa.replay_counter_sync);
+    g = cfg_gateway_find(cfg, "nomsgid");
+    assert_non_null(g);
+    assert_false(g->sa.msgid_sync);
+    assert_true(g->sa.replay_counter_sync);
+    g = cfg_gateway_find(cfg, "explicit");
+    assert_non_null(g);
+    assert_true(g->sa.msgid_sync);
+    assert_false(g->sa.replay_counter_sync);
+    cfg_free(cfg);
+
+    cfgt_write(*state, "single.conf", VDOMS RFC6311_GWS, 0644);
+    cfg = cfgt_load_ok(*state, "single.conf");
+    g = cfg_gateway_find(cfg, "plain");
+    assert_non_null(g);
+    assert_false(g->sa.msgid_sync);
+    assert_false(g->sa.replay_counter_sync);
+    g = cfg_gateway_find(cfg, "explicit");
+    assert_non_null(g);
+    assert_true(g->sa.msgid_sync);
+    assert_false(g->sa.replay_counter_sync);
+    cfg_free(cfg);
+}
+
 /* The HA block of the shipped example (commented out with "#ha# ") is valid. */
 static void test_example_ha_block_loads(void **state)
 {
@@ -288,6 +340,11 @@ static void test_example_ha_block_loads(void **state)
     assert_true(cfg->ha.enabled);
     assert_int_equal(cfg->ha.n_vclusters, 2);
     assert_string_equal(cfg->ha.vclusters[1].vips[0].vdom, "customer1");
+    /* its gateways are in vclusters: RFC 6311 on without writing it */
+    for (size_t i = 0; i < cfg->n_gateways; i++) {
+        assert_true(cfg->gateways[i]->sa.msgid_sync);
+        assert_true(cfg->gateways[i]->sa.replay_counter_sync);
+    }
     cfg_free(cfg);
     free(fixed);
     free(out);
@@ -310,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_adopts_unchanged_refuses_changed, cfgt_setup,
                                         cfgt_teardown),
         cmocka_unit_test_setup_teardown(test_example_ha_block_loads, cfgt_setup, cfgt_teardown),
+        cmocka_unit_test_setup_teardown(test_rfc6311_defaults, cfgt_setup, cfgt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

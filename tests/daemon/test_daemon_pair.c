@@ -252,6 +252,7 @@ static void test_bad_input_dropped_and_counted(void **state)
     struct net_counters *nc = &p->b.vdoms[0].net.ctr;
     uint8_t buf[20000] = {0};
     static const uint8_t spi_x[8] = {1, 2, 3, 4, 5, 6, 7, 8}, zero[8] = {0};
+    const struct net_counters nc0 = *nc;
 
     send_raw("127.0.0.2", 500, (const uint8_t *)"garbage!!", 9);       /* truncated */
     ike_header(buf, spi_x, spi_x, IKE_EXCH_INFORMATIONAL, IKE_FLAG_INITIATOR, 5, 28);
@@ -288,6 +289,30 @@ static void test_bad_input_dropped_and_counted(void **state)
     assert_int_equal(nc->dropped[GW_DROP_NO_GATEWAY], 1);
     assert_int_equal(nc->keepalives_in, 1);
     assert_int_equal(p->b.ctr.esp_dropped, 1);
+    /* Counted by kind: 5 IKE on 500 (the oversized one never got a
+     * class), the ESP and the keepalive on 4500 are no IKE datagrams. */
+    assert_int_equal(nc->dgrams_in - nc0.dgrams_in, 9);
+    assert_int_equal(nc->ike_in - nc0.ike_in, 5);
+    assert_int_equal(nc->esp_in - nc0.esp_in, 1);
+    /* whatever B answered was IKE */
+    assert_int_equal(nc->ike_out - nc0.ike_out, nc->dgrams_out - nc0.dgrams_out);
+    /* ESP-in-UDP and a keepalive out: not IKE either, on either side. */
+    struct net_counters *na = &p->a.vdoms[0].net.ctr;
+    const struct net_counters na0 = *na, nb0 = *nc;
+    struct ike_addr from, to;
+    assert_int_equal(net_addr_parse("127.0.0.2", &from), 0);
+    assert_int_equal(net_addr_parse("127.0.0.1", &to), 0);
+    from.port = to.port = IKE_PORT_NATT;
+    assert_int_equal(net_send_esp(&p->b.vdoms[0].net, &from, &to, esp, sizeof(esp)), 0);
+    assert_int_equal(net_send_keepalive(&p->b.vdoms[0].net, &from, &to), 0);
+    dtest_run_for(p->base, 100);
+    assert_int_equal(nc->esp_out - nb0.esp_out, 1);
+    assert_int_equal(nc->keepalives_out - nb0.keepalives_out, 1);
+    assert_int_equal(nc->dgrams_out - nb0.dgrams_out, 2);
+    assert_int_equal(nc->ike_out, nb0.ike_out);
+    assert_int_equal(na->esp_in - na0.esp_in, 1);
+    assert_int_equal(na->keepalives_in - na0.keepalives_in, 1);
+    assert_int_equal(na->ike_in, na0.ike_in);
     /* The forged one reached the SA and was refused there. */
     assert_true(gb->counters.dropped[GW_DROP_INTEGRITY] + gb->counters.dropped[GW_DROP_MALFORMED] +
                     gb->counters.dropped[GW_DROP_MSGID] >= 1);

@@ -334,24 +334,47 @@ static int teardown(void **state)
             skip();                                                                                \
     } while (0)
 
-/* The sequenced bodies node sent since the last fcpg_wire_clear(), in order. */
+/* One envelope of the wire: its body (acks skipped) appended to out. */
+static void wire_body(uint32_t node, const uint8_t *data, size_t len,
+                      Hasync__Envelope__BodyCase *out, size_t *n, size_t max)
+{
+    enum hasync_drop why;
+    char err[160];
+    Hasync__Envelope *e = hasync_codec_unpack(data, len, node, &why, err, sizeof(err));
+    assert_non_null(e);
+    if (e->body_case != HASYNC__ENVELOPE__BODY_ACK && *n < max) {
+        assert_true(e->has_vcluster);
+        assert_int_equal(e->vcluster, 1);
+        out[(*n)++] = e->body_case;
+    }
+    hasync_codec_free(e);
+}
+
+/* The sequenced bodies node sent since the last fcpg_wire_clear(), in order.
+ * A CPG message is one envelope or a batch of them (hasync_cpg.c: "\0HSB",
+ * then a 4-octet big-endian length before each envelope). */
 static size_t wire_bodies(uint32_t node, Hasync__Envelope__BodyCase *out, size_t max)
 {
+    static const uint8_t magic[4] = {0x00, 'H', 'S', 'B'};
     size_t n = 0;
     for (size_t i = 0; i < fcpg.n_wire && n < max; i++) {
         if (fcpg.wire[i].from != node)
             continue;
-        enum hasync_drop why;
-        char err[160];
-        Hasync__Envelope *e =
-            hasync_codec_unpack(fcpg.wire[i].data, fcpg.wire[i].len, node, &why, err, sizeof(err));
-        assert_non_null(e);
-        if (e->body_case != HASYNC__ENVELOPE__BODY_ACK) {
-            assert_true(e->has_vcluster);
-            assert_int_equal(e->vcluster, 1);
-            out[n++] = e->body_case;
+        const uint8_t *p = fcpg.wire[i].data;
+        size_t len = fcpg.wire[i].len;
+        if (len <= sizeof(magic) || memcmp(p, magic, sizeof(magic))) {
+            wire_body(node, p, len, out, &n, max);
+            continue;
         }
-        hasync_codec_free(e);
+        for (size_t off = sizeof(magic); off < len;) {
+            assert_true(len - off >= 4);
+            size_t m = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
+                       p[off + 3];
+            off += 4;
+            assert_true(m > 0 && m <= len - off);
+            wire_body(node, p + off, m, out, &n, max);
+            off += m;
+        }
     }
     return n;
 }
@@ -771,6 +794,74 @@ static void test_gap_resync(void **state)
     assert_true(file_has(c->log_s, "HA gap in node 99's stream: 3 message(s) missed"));
 }
 
+static uint32_t qf_old_in;
+
+/* M's CHILD SA was rekeyed and S's copy of the new one was refused. */
+static bool m_rekeyed_unsynced(void *arg)
+{
+    struct cl *c = arg;
+    struct gw_sa *gm = live_sa(&c->m, "gwB");
+    return gm && ike_sa_child_count(gm->sa) == 1 && gw_child_first(gm) &&
+           gw_child_first(gm)->spi_in != qf_old_in && c->m.ha->stats.sync_refused >= 2;
+}
+
+static bool resynced(void *arg)
+{
+    struct cl *c = arg;
+    return c->m.ha->stats.resyncs_sent == 1 && s_in_sync(c) &&
+           !dp_child_find(&c->s.dp, qf_old_in);
+}
+
+/* S stops acknowledging (paused on the bus) until hasync's queue is full:
+ * hasync_send refuses M's sync messages of a CHILD rekey, and a refused
+ * message has no sequence number, so S could not see a gap. M marks the
+ * vcluster; while the queue is full nothing is resent; once S drains it,
+ * M sends an unasked snapshot (S merges it, then asks for an exact one)
+ * and S mirrors M again: new CHILD SA in, old one out. */
+static void test_queue_full_resync(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    fcpg_pause(c->node_s, true);
+    /* fill it with bodies S applies quietly (a master announcing itself to
+     * a standby: the election double ignores it) */
+    Hasync__RoleAnnounce ra = HASYNC__ROLE_ANNOUNCE__INIT;
+    ra.has_role = ra.has_priority = true;
+    ra.role = HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_MASTER;
+    ra.priority = 200;
+    size_t filled = 0;
+    for (;;) {
+        Hasync__Envelope e = HASYNC__ENVELOPE__INIT;
+        e.body_case = HASYNC__ENVELOPE__BODY_ROLE;
+        e.role = &ra;
+        e.has_vcluster = true;
+        e.vcluster = 1;
+        if (hasync_send(c->m.ha->cpg, &e, NULL, NULL, NULL) < 0)
+            break;
+        assert_true(++filled < 1000000);
+    }
+    assert_true(filled > 0);
+    assert_int_equal(c->m.ha->stats.sync_refused, 0);
+
+    struct gw_sa *ga = live_sa(&c->a, "gwA");
+    struct ike_diag d = {0};
+    qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
+    assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
+    gw_sa_after(ga);
+    assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
+    dtest_run_for(c->base, 300); /* several polls: the queue is still full */
+    assert_int_equal(c->m.ha->stats.resyncs_sent, 0);
+    assert_non_null(dp_child_find(&c->s.dp, qf_old_in)); /* S missed the rekey */
+    assert_true(file_has(c->log_m, "missed a sync message: resync snapshot once the queue drains"));
+
+    fcpg_pause(c->node_s, false);
+    assert_true(dtest_run_until(c->base, resynced, c, 20000));
+    assert_int_equal(c->m.ha->stats.resyncs_sent, 1);
+    assert_true(file_has(c->log_m, "the sync queue has drained: resync snapshot"));
+    assert_true(file_has(c->log_s, "HA merging node"));
+    assert_int_equal(c->s.ha->stats.import_errors, 0);
+}
+
 /* An address/NAT change of M's SA (IKE SA update) moves S's copy; one
  * with a malformed address is refused and changes nothing. */
 static void test_update_applied(void **state)
@@ -903,6 +994,125 @@ static void test_split_heal_merge(void **state)
     assert_true(file_has(c->log_s, "released after a split: asking the master for its snapshot"));
 }
 
+/* Found by fuzz_ha_apply's review: a peer's offer naming one IKE SA twice
+ * (each newer than ours) replaced the first import with the second, and the
+ * merge's end then activated the freed first one (use after free under
+ * ASan). Now the merge tracks its imports by SPIs: the later one is
+ * activated, once. */
+static void test_merge_offer_names_sa_twice(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    struct gw_sa *gm = live_sa(&c->m, "gwB");
+    struct ike_sa_export ex[2];
+    struct hasync_ike_msg msg[2];
+    Hasync__IkeSaAdd *ike[2];
+    struct ike_diag d = {0};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ike_sa_export(gm->sa, &ex[i], &d), IKE_OK);
+        ex[i].msgid_recv_next += (uint32_t)i + 1;
+        hasync_ike_to_msg(&ex[i], &msg[i]);
+        ike[i] = &msg[i].m;
+    }
+    uint32_t want_recv = ex[1].msgid_recv_next;
+    uint8_t spi_i[IKE_SPI_LEN], spi_r[IKE_SPI_LEN];
+    memcpy(spi_i, ex[0].spi_i, IKE_SPI_LEN);
+    memcpy(spi_r, ex[0].spi_r, IKE_SPI_LEN);
+    Hasync__SnapshotChunk sc = HASYNC__SNAPSHOT_CHUNK__INIT;
+    sc.has_snapshot_id = true;
+    sc.snapshot_id = 7;
+    sc.n_ike = 2;
+    sc.ike = ike;
+    Hasync__Envelope e = env_of(c, 1);
+    e.sender = c->node_s;
+    e.body_case = HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+    e.snapshot_chunk = &sc;
+    ha_node_deliver(c->m.ha, &e);
+    Hasync__SnapshotDone dn = HASYNC__SNAPSHOT_DONE__INIT;
+    dn.has_snapshot_id = dn.has_n_ike = true;
+    dn.snapshot_id = 7;
+    dn.n_ike = 2;
+    e.body_case = HASYNC__ENVELOPE__BODY_SNAPSHOT_DONE;
+    e.snapshot_done = &dn;
+    ha_node_deliver(c->m.ha, &e);
+    ike_export_wipe(ex, sizeof(ex));
+    gm = sa_by_spis(&c->m, spi_i, spi_r);
+    assert_non_null(gm);
+    assert_false(ike_sa_is_passive(gm->sa));
+    assert_int_equal(gm->msgid_recv_next, want_recv);
+    assert_int_equal(gw_find(&c->m, "gwB")->n_sas, 1);
+    assert_true(file_has(c->log_m, "2 IKE SA(s) taken (newer there or unknown here), 0 kept, "
+                                   "1 activated"));
+}
+
+/* Found by fuzz_ha_apply: an IkeSaAdd naming its own SPIs as the SA it
+ * replaces had its new copy destroyed by the CHILD SA hand-over, then used
+ * (use after free). Now it is imported as a plain SA: S's other copy keeps
+ * its CHILD SA. */
+static void test_ike_add_replaces_itself(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    struct gw_sa *gm = live_sa(&c->m, "gwB");
+    struct ike_sa_export ex;
+    struct ike_diag d = {0};
+    assert_int_equal(ike_sa_export(gm->sa, &ex, &d), IKE_OK);
+    ex.spi_i[0] ^= 0x5a;
+    ex.spi_r[0] ^= 0x5a;
+    memcpy(ex.replaces_spi_i, ex.spi_i, IKE_SPI_LEN);
+    memcpy(ex.replaces_spi_r, ex.spi_r, IKE_SPI_LEN);
+    struct hasync_ike_msg msg;
+    hasync_ike_to_msg(&ex, &msg);
+    Hasync__Envelope e = env_of(c, 1);
+    e.body_case = HASYNC__ENVELOPE__BODY_IKE_SA_ADD;
+    e.ike_sa_add = &msg.m;
+    ha_node_deliver(c->s.ha, &e);
+    struct gw_sa *copy = sa_by_spis(&c->s, ex.spi_i, ex.spi_r);
+    assert_non_null(copy);
+    assert_true(ike_sa_is_passive(copy->sa));
+    assert_int_equal(ike_sa_child_count(copy->sa), 0);
+    assert_int_equal(n_passive(&c->s), 2);
+    struct gw_sa *orig = sa_by_spis(&c->s, ike_sa_spi_i(gm->sa), ike_sa_spi_r(gm->sa));
+    assert_non_null(orig);
+    assert_int_equal(ike_sa_child_count(orig->sa), 1);
+    assert_int_equal(c->s.ha->stats.import_errors, 0);
+    ike_export_wipe(&ex, sizeof(ex));
+}
+
+/* Found by fuzz_ha_apply (corpus merge_zero_spi_r): a merged IKE SA with a
+ * zero responder SPI was imported, and the SA table could not find it
+ * again. Live or merged, a zero SPI is refused and counted. */
+static void test_ike_add_zero_spi(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    struct gw_sa *gm = live_sa(&c->m, "gwB");
+    struct ike_sa_export ex;
+    struct ike_diag d = {0};
+    assert_int_equal(ike_sa_export(gm->sa, &ex, &d), IKE_OK);
+    ex.spi_i[0] ^= 0x33;
+    memset(ex.spi_r, 0, IKE_SPI_LEN);
+    struct hasync_ike_msg msg;
+    hasync_ike_to_msg(&ex, &msg);
+    Hasync__IkeSaAdd *ike[1] = {&msg.m};
+    Hasync__Envelope e = env_of(c, 1);
+    e.body_case = HASYNC__ENVELOPE__BODY_IKE_SA_ADD;
+    e.ike_sa_add = &msg.m;
+    ha_node_deliver(c->s.ha, &e); /* live */
+    Hasync__SnapshotChunk sc = HASYNC__SNAPSHOT_CHUNK__INIT;
+    sc.has_snapshot_id = true;
+    sc.snapshot_id = 3;
+    sc.n_ike = 1;
+    sc.ike = ike;
+    e.body_case = HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK;
+    e.snapshot_chunk = &sc;
+    ha_node_deliver(c->s.ha, &e); /* an unasked offer: merged */
+    assert_int_equal(c->s.ha->stats.import_errors, 2);
+    assert_int_equal(n_passive(&c->s), 1);
+    assert_true(file_has(c->log_s, "a zero SPI"));
+    ike_export_wipe(&ex, sizeof(ex));
+}
+
 /* M's SA cloned n times (fresh SPIs, each with a CHILD SA of fresh SPIs),
  * active like negotiated ones. */
 static void clone_sas(struct cl *c, size_t n)
@@ -976,9 +1186,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_esp_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_resync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_heal_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_offer_names_sa_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ike_add_replaces_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ike_add_zero_spi, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

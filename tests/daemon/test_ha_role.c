@@ -315,6 +315,7 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_int_equal(c->m.ha->vcs[0].role, HASYNC_ROLE_WAITING);
     assert_false(active_in(&c->m, 0));
     assert_string_equal(hasync_elect_reason(&c->m.ha->elect, 1), "never saw peer (wait_for_all)");
+    assert_false(c->m.ha->ever_saw_peer);
 
     start_node(c, &c->s, "s", c->log_s, &c->s_up);
     watch_turns(c, split_elected, 3000);
@@ -331,13 +332,18 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_int_equal(c->m.ha->vcs[0].sync == HA_SYNC_SYNCING, false);
     assert_string_equal(c->m.ha->vcs[0].last_reason, "priority 200 > 100");
     assert_true(c->m.ha->stats.takeovers >= 1);
+    /* hactl status's "never saw a peer" (wait_for_all) is over on both */
+    assert_true(c->m.ha->ever_saw_peer);
+    assert_true(c->s.ha->ever_saw_peer);
     /* RoleAnnounce told each node the other's name and start. */
     assert_int_equal(c->m.ha->n_peers, 1);
     const struct ha_peer *p = &c->m.ha->peers[0];
     assert_int_equal(p->node, ha_role_self(c->s.ha));
     assert_true(p->member);
     assert_string_equal(p->name, ha_role_name(c->s.ha));
+    assert_string_equal(p->name, c->s.ha->self_name); /* what S shows for itself */
     assert_true(p->name[0] != '\0');
+    assert_string_equal(c->s.ha->peers[0].name, c->m.ha->self_name);
     assert_true(p->started_ms > 1600000000000ull);
     assert_true(log_pos(c->log_m, "HA takeover vcluster 1: ") >= 0);
     assert_true(log_pos(c->log_m, "HA takeover vcluster 1 done in ") >= 0);
@@ -389,6 +395,78 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
     assert_string_equal(err, "vcluster 1: no eligible peer (none in sync with a priority > 0)");
     assert_int_equal(c->m.ha->vcs[0].sync, HA_SYNC_ALONE);
+    assert_true(c->m.ha->ever_saw_peer); /* it did, once: wait_for_all is satisfied */
+}
+
+/* ---- this node's name from corosync's nodelist ---------------------------- */
+
+struct nl_entry {
+    const char *key, *str;
+    uint32_t u32;
+};
+
+static const struct nl_entry *nl_find(void *arg, const char *key)
+{
+    for (const struct nl_entry *e = arg; e->key; e++)
+        if (strcmp(e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+static int nl_u32(void *arg, const char *key, uint32_t *v)
+{
+    const struct nl_entry *e = nl_find(arg, key);
+    if (!e || e->str)
+        return -1;
+    *v = e->u32;
+    return 0;
+}
+
+static int nl_str(void *arg, const char *key, char **v)
+{
+    const struct nl_entry *e = nl_find(arg, key);
+    if (!e || !e->str)
+        return -1;
+    *v = strdup(e->str);
+    return *v ? 0 : -1;
+}
+
+/* The nodelist entry whose nodeid is ours names us: its name, else its
+ * ring0_addr; another node's entry never does (in the lab every namespace
+ * has the same hostname, so only the nodelist tells "a" from "b"). */
+static void test_name_from_nodelist(void **state)
+{
+    (void)state;
+    static const struct nl_entry two[] = {
+        {"nodelist.node.0.nodeid", NULL, 1},   {"nodelist.node.0.name", "a", 0},
+        {"nodelist.node.0.ring0_addr", "10.0.0.1", 0},
+        {"nodelist.node.1.nodeid", NULL, 2},   {"nodelist.node.1.name", "b", 0},
+        {"nodelist.node.1.ring0_addr", "10.0.0.2", 0},
+        {NULL, NULL, 0}};
+    static const struct nl_entry unnamed[] = {
+        {"nodelist.node.0.ring0_addr", "10.0.0.9", 0}, /* no nodeid: skipped */
+        {"nodelist.node.1.nodeid", NULL, 7},
+        {"nodelist.node.1.ring0_addr", "10.0.0.7", 0},
+        {NULL, NULL, 0}};
+    static const struct nl_entry hostile[] = {
+        {"nodelist.node.0.nodeid", NULL, 3}, {"nodelist.node.0.name", "x\033[2J", 0},
+        {NULL, NULL, 0}};
+    char out[64];
+    assert_int_equal(ha_name_from_nodelist(1, nl_u32, nl_str, (void *)two, out, sizeof(out)), 0);
+    assert_string_equal(out, "a");
+    assert_int_equal(ha_name_from_nodelist(2, nl_u32, nl_str, (void *)two, out, sizeof(out)), 0);
+    assert_string_equal(out, "b");
+    assert_int_equal(ha_name_from_nodelist(3, nl_u32, nl_str, (void *)two, out, sizeof(out)), -1);
+    assert_int_equal(ha_name_from_nodelist(0, nl_u32, nl_str, (void *)two, out, sizeof(out)), -1);
+    assert_int_equal(
+        ha_name_from_nodelist(7, nl_u32, nl_str, (void *)unnamed, out, sizeof(out)), 0);
+    assert_string_equal(out, "10.0.0.7");
+    assert_int_equal(
+        ha_name_from_nodelist(3, nl_u32, nl_str, (void *)hostile, out, sizeof(out)), 0);
+    assert_string_equal(out, "x?[2J"); /* it goes on the wire: printable only */
+    char small[2];
+    assert_int_equal(ha_name_from_nodelist(1, nl_u32, nl_str, (void *)two, small, 1), 0);
+    assert_string_equal(small, "");
 }
 
 /* Without an ha section everything is ours; with one but HA not (yet)
@@ -754,6 +832,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invariant_without_ha),
+        cmocka_unit_test(test_name_from_nodelist),
         cmocka_unit_test_setup_teardown(test_two_vclusters_opposite_roles, setup_two_vc, teardown),
         cmocka_unit_test_setup_teardown(test_no_quorum_no_master, setup_two_vc, teardown),
         cmocka_unit_test_setup_teardown(test_takeover_rfc6311, setup_cl, teardown),

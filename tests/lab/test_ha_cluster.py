@@ -126,6 +126,57 @@ def assert_mirrored(cl, master, standby):
     return (spi_i, spi_r), (swan_out, swan_in)
 
 
+def assert_net_kinds(st, who):
+    """Every VDOM's datagram counters add up by kind: an ESP-in-UDP datagram
+    or a NAT-keepalive is never counted as IKE."""
+    for v in st.get("vdoms", []):
+        n = v.get("net", {})
+        kinds_out = n.get("ike_out", 0) + n.get("esp_out", 0) + n.get("keepalives_out", 0)
+        assert kinds_out == n.get("dgrams_out", 0), f"{who} vdom {v.get('name')}: {n}"
+        kinds_in = n.get("ike_in", 0) + n.get("esp_in", 0) + n.get("keepalives_in", 0)
+        assert kinds_in <= n.get("dgrams_in", 0), f"{who} vdom {v.get('name')}: {n}"
+
+
+def ike_datagrams(st):
+    """IKE datagrams in + out over every VDOM of one `hactl --json status`."""
+    return sum(v.get("net", {}).get("ike_in", 0) + v.get("net", {}).get("ike_out", 0)
+               for v in st.get("vdoms", []))
+
+
+def assert_operator_view(cl, master, standby=None):
+    """`hactl --json status` on both nodes says what the cluster is: each saw
+    its peer, every node has corosync's nodelist name (the same on both
+    sides, never the hostname every namespace shares), the master names
+    itself, and the master's sync state is its standby's (in sync), not
+    "alone". standby None: it is gone, the master is alone."""
+    names = {cl.a.nodeid: cl.a.name, cl.b.nodeid: cl.b.name}
+    for node in (master, standby):
+        if node is None:
+            continue
+        st = cl.status(node)
+        c = st["cluster"]
+        assert c.get("ever_saw_peer") is True, f"{node}: {c}"
+        assert c["self"]["name"] == node.name, f"{node}: self {c['self']}"
+        assert {n["id"]: n["name"] for n in c["nodes"]} == names, f"{node}: {c['nodes']}"
+        vc = cl.vcluster(node)
+        assert vc.get("master_id") == master.nodeid, f"{node}: {vc}"
+        assert vc.get("master_name") == master.name, f"{node}: {vc}"
+        want = "in-sync" if standby is not None else "alone"
+        assert vc.get("sync") == want, f"{node}: sync {vc.get('sync')} != {want}: {vc}"
+        assert_net_kinds(st, node)
+
+
+def wait_operator_view(cl, master, standby=None, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return assert_operator_view(cl, master, standby)
+        except (AssertionError, LabError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def wait_mirrored(cl, master, standby, timeout=10):
     """assert_mirrored, once the last exchange reached the standby."""
     deadline = time.monotonic() + timeout
@@ -221,6 +272,7 @@ def test_tunnel_through_vip_standby_mirrors(ha, initiator):
     assert (vb.get("ike_sas"), vb.get("child_sas")) == (1, 1), vb
     assert vb.get("master_id") == cl.a.nodeid, vb
     assert C.swan_negotiations(cl.charon) == 1
+    wait_operator_view(cl, cl.a, cl.b)
     # the standby sent no IKE at all: every IKE datagram strongSwan saw came
     # from the VIP's owner (the node's own WAN address never appears)
     assert not C.swan_lines(cl.charon, r"received packet: from 203\.0\.113\.[34]\[")
@@ -233,6 +285,8 @@ def test_failover_under_ping(ha, kind):
     cl = ha(initiator="cluster", sel_extra=SEL_KEYLIFE, gw_extra=GW_KEYLIFE)
     ike, _kid = wait_mirrored(cl, cl.a, cl.b)
     neg0 = C.swan_negotiations(cl.charon)
+    wait_operator_view(cl, cl.a, cl.b)
+    ike_b0 = ike_datagrams(cl.status(cl.b))
     mon = C.lan_ping(cl)
     time.sleep(1.5)
     if kind == "haiked":
@@ -251,6 +305,11 @@ def test_failover_under_ping(ha, kind):
     assert res.outage_ms <= det + 300, f"outage {res.outage_ms:.0f} ms > detection " \
                                        f"{det:.0f} + 300 ms: {res}"
     assert vips_on(cl, cl.b) == {C.WAN_VIP, C.LAN_VIP}
+    # B alone now, and the ~2 s of tunnel traffic since are not IKE datagrams
+    # (once every ESP-in-UDP datagram was counted as IKE: 75/75 in 4 s)
+    wait_operator_view(cl, cl.b, None)
+    ike_b = ike_datagrams(cl.status(cl.b)) - ike_b0
+    assert ike_b <= 10, f"B counted {ike_b} IKE datagrams in 2 s without an IKE exchange"
     # the same IKE SA on strongSwan's side, no new IKE_SA_INIT
     assert (cl.swan_ike()["initiator-spi"], cl.swan_ike()["responder-spi"]) == ike
     assert C.swan_negotiations(cl.charon) == neg0

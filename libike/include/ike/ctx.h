@@ -123,7 +123,25 @@ struct ike_ctx_ops {
      * nor accepts IKE SA rekeys (the peer gets NO_PROPOSAL_CHOSEN). Like
      * every callback it must not call into old or new_sa. */
     void (*ike_rekeyed)(void *user, struct ike_sa *old, struct ike_sa *new_sa);
+    /* Optional. Whether inbound ESP SPI spi (host order, >= 256) is in use
+     * in the caller's data plane (installed, or handed out and not yet
+     * installed if the caller tracks that). libike draws inbound CHILD
+     * SPIs at random; while this returns true it draws again, up to
+     * IKE_CHILD_SPI_TRIES draws, then the exchange fails with a logged
+     * reason (responder: TEMPORARY_FAILURE; initiator: the CHILD SA, or
+     * ike_sa_initiate(), is not started). Without it a clash is only
+     * noticed when child_install fails. Added last and checked for NULL:
+     * source-compatible (tables set up with designated initialisers
+     * leave it NULL). Not binary-compatible: a caller compiled against
+     * an older header has a shorter table that libike would read past,
+     * so it must be rebuilt (libike is SOVERSION 0, its ABI not frozen). */
+    bool (*child_spi_taken)(void *user, uint32_t spi);
 };
+
+/* Draws of an inbound CHILD SPI before libike gives up (child_spi_taken
+ * above). With 10^6 SAs in a 2^32 space one draw clashes with p < 2.4e-4,
+ * so 16 draws all clashing means the SPI space is not the problem. */
+#define IKE_CHILD_SPI_TRIES 16u
 
 /* Retransmission defaults (RFC 7296 §2.4 leaves them to the implementer). */
 #define IKE_RETRANSMIT_BASE_MS   500u
