@@ -24,29 +24,11 @@
 # DEMO_SKIP_BUILD=1.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build/default}
+DEMO_NAME=demo-ha
+# shellcheck source=scripts/demo-common.sh
+. "$(dirname "$0")/demo-common.sh"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-die() { echo "demo-ha: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (namespaces, veth, bridges, mounts)"
-
-if [ -z "${DEMO_SKIP_DEPS:-}" ]; then
-    say "Debian packages (scripts/install-deps.sh)"
-    "$ROOT/scripts/install-deps.sh"
-fi
-if [ -z "${DEMO_SKIP_BUILD:-}" ]; then
-    say "build ($BUILD_DIR)"
-    if [ "$BUILD_DIR" = "$ROOT/build/default" ]; then
-        (cd "$ROOT" && cmake --preset default >/dev/null && cmake --build --preset default -j"$(nproc)")
-    else
-        cmake -S "$ROOT" -B "$BUILD_DIR" >/dev/null && cmake --build "$BUILD_DIR" -j"$(nproc)"
-    fi
-fi
-[ -x "$BUILD_DIR/daemon/haiked" ] || die "$BUILD_DIR/daemon/haiked not built"
-[ -x "$BUILD_DIR/cli/hactl" ] || die "$BUILD_DIR/cli/hactl not built"
-
-# The Debian python3 (the lab kit is stdlib only); the python3 on PATH may differ.
-cd "$ROOT/tests/lab"
-HAIKED_BUILD_DIR=$BUILD_DIR exec /usr/bin/python3 -m labkit.demo_ha
+demo_require_root "namespaces, veth, bridges, mounts"
+demo_deps_and_build
+demo_require_built daemon/haiked cli/hactl
+demo_labkit demo_ha

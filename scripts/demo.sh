@@ -19,18 +19,16 @@
 # running until Enter is pressed), DEMO_SKIP_DEPS=1, DEMO_SKIP_BUILD=1.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD_DIR=${BUILD_DIR:-$ROOT/build/default}
+DEMO_NAME=demo
+# shellcheck source=scripts/demo-common.sh
+. "$(dirname "$0")/demo-common.sh"
 WORK=/tmp/haiked-demo
 NS_MOON=hkdemo-moon
 NS_SUN=hkdemo-sun
 PSK="demo-psk-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 CHARON=/usr/lib/ipsec/charon
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-die() { echo "demo: $*" >&2; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || die "run as root (namespaces, veth, mounts)"
+demo_require_root "namespaces, veth, mounts"
 
 # ---- teardown (also of a previous, interrupted run) ---------------------------
 stop_pidfile() { # SIGTERM the process recorded in $1 if it is still what we started
@@ -58,18 +56,7 @@ trap 'exit 130' INT TERM
 teardown
 
 # ---- dependencies and build ---------------------------------------------------
-if [ -z "${DEMO_SKIP_DEPS:-}" ]; then
-    say "Debian packages (scripts/install-deps.sh)"
-    "$ROOT/scripts/install-deps.sh"
-fi
-if [ -z "${DEMO_SKIP_BUILD:-}" ]; then
-    say "build ($BUILD_DIR)"
-    if [ "$BUILD_DIR" = "$ROOT/build/default" ]; then
-        (cd "$ROOT" && cmake --preset default >/dev/null && cmake --build --preset default -j"$(nproc)")
-    else
-        cmake -S "$ROOT" -B "$BUILD_DIR" >/dev/null && cmake --build "$BUILD_DIR" -j"$(nproc)"
-    fi
-fi
+demo_deps_and_build
 HAIKED=$BUILD_DIR/daemon/haiked
 HACTL=$BUILD_DIR/cli/hactl
 [ -x "$HAIKED" ] || die "$HAIKED not built"

@@ -49,6 +49,8 @@ static void print_stats(FILE *f, const Ctl__HaStatsResult *s)
     fprintf(f, "takeovers: %llu  releases: %llu  import errors: %llu\n",
             (unsigned long long)s->takeovers, (unsigned long long)s->releases,
             (unsigned long long)s->import_errors);
+    fprintf(f, "queue full: sync messages refused %llu, resyncs sent %llu\n",
+            (unsigned long long)s->sync_refused, (unsigned long long)s->resyncs_sent);
     print_channel(f, s->channel);
 }
 
@@ -88,6 +90,7 @@ const struct hactl_cmd hactl_cmd_ha = {
             "    msgid_update, esp_seq_update, ack, role, ...), bulk syncs requested and\n"
             "    served, IKE datagrams held for the peer's ack (write-ahead) and the\n"
             "    longest hold, takeovers and releases, sync messages libike refused,\n"
+            "    sync messages refused on a full send queue and the resyncs sent for them,\n"
             "    and the corosync CPG channel's own counters (queue, retries, gaps,\n"
             "    reconnects, received messages dropped by reason).\n",
     .run = run_ha,

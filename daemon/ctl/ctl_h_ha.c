@@ -586,7 +586,7 @@ int ctl_h_ha_stats(struct ctl_req *r)
         return -1;
     res->has_bulk_syncs_requested = res->has_bulk_syncs_served = res->has_held_datagrams = true;
     res->has_held_max_us = res->has_takeovers = res->has_releases = true;
-    res->has_import_errors = true;
+    res->has_import_errors = res->has_sync_refused = res->has_resyncs_sent = true;
     res->bulk_syncs_requested = s->bulk_syncs_requested;
     res->bulk_syncs_served = s->bulk_syncs_served;
     res->held_datagrams = s->held_datagrams;
@@ -594,6 +594,8 @@ int ctl_h_ha_stats(struct ctl_req *r)
     res->takeovers = s->takeovers;
     res->releases = s->releases;
     res->import_errors = s->import_errors;
+    res->sync_refused = s->sync_refused;
+    res->resyncs_sent = s->resyncs_sent;
     if (ha->cpg && !(res->channel = channel_stats(r->arena, ha->cpg)))
         return -1;
     r->resp->result_case = CTL__RESPONSE__RESULT_HA_STATS;

@@ -83,6 +83,8 @@ static void init_stats(struct ha_stats *s)
     s->takeovers = 3;
     s->releases = 2;
     s->import_errors = 1;
+    s->sync_refused = 7;
+    s->resyncs_sent = 5;
 }
 
 void ha_fake_init(struct ha_fake *f, struct daemon *d)

@@ -501,6 +501,9 @@ static void test_ha_stats(void **state)
     assert_int_equal(s->takeovers, 3);
     assert_int_equal(s->releases, 2);
     assert_int_equal(s->import_errors, 1);
+    assert_true(s->has_sync_refused && s->has_resyncs_sent);
+    assert_int_equal(s->sync_refused, 7);
+    assert_int_equal(s->resyncs_sent, 5);
     assert_null(s->channel); /* no CPG channel */
     ctl__response__free_unpacked(resp, NULL);
 }

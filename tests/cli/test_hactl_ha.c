@@ -285,11 +285,13 @@ static void test_ha_stats(void **state)
     assert_has(r.out, "bulk syncs: requested 1, served 2\n");
     assert_has(r.out, "write-ahead: held datagrams 42, longest hold 850 us\n");
     assert_has(r.out, "takeovers: 3  releases: 2  import errors: 1\n");
+    assert_has(r.out, "queue full: sync messages refused 7, resyncs sent 5\n");
     assert_has(r.out, "channel: none\n");
     assert_has(r.out, "  ike_sa_add     ");
     HACTL(&t->fx, &r, "--json", "ha", "stats");
     assert_int_equal(r.rc, HACTL_EXIT_OK);
     assert_json(r.out, "j['held_datagrams'] == 42 and j['takeovers'] == 3 and "
+                       "j['sync_refused'] == 7 and j['resyncs_sent'] == 5 and "
                        "'channel' not in j and "
                        "all(m['received'] == m['sent'] + 100 for m in j['messages']) and "
                        "'ike_sa_add' in [m['type'] for m in j['messages']]");

@@ -75,6 +75,69 @@ static void count_kernel(int *states, int *policies)
     nl_socket_free(sk);
 }
 
+/* The kernel holds exactly this many states and policies. */
+static void assert_kernel(int states, int policies)
+{
+    int st, pol;
+    count_kernel(&st, &pol);
+    assert_int_equal(st, states);
+    assert_int_equal(pol, policies);
+}
+
+/* The kernel holds exactly this many policies (states not checked). */
+static void assert_policies(int policies)
+{
+    int st, pol;
+    count_kernel(&st, &pol);
+    assert_int_equal(pol, policies);
+}
+
+static void export_gcm(struct ike_child_export *ex)
+{
+    memset(ex, 0, sizeof(*ex));
+    ex->version = IKE_EXPORT_VERSION;
+    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "lan");
+    ex->protocol = IKE_PROTO_ESP;
+    ex->tunnel = true;
+    ex->encr_id = IKE_ENCR_AES_GCM_16;
+    ex->encr_key_bits = 256;
+    ex->esn = true;
+    ex->spi_in = 0xc1a0b0c1;
+    ex->spi_out = 0xc1a0b0c2;
+    ex->encr_in.len = ex->encr_out.len = 36;
+    memset(ex->encr_in.data, 0x42, 36);
+    memset(ex->encr_out.data, 0x24, 36);
+    ex->n_ts_local = ex->n_ts_remote = 1;
+    ex->ts_local[0] = net25(0);
+    ex->ts_remote[0] = net25(128);
+}
+
+/* A kernel data plane in a private network namespace of this test (skips
+ * the test without root), and a CHILD SA to install (export_gcm()'s, which
+ * a test may change first). */
+struct kdp {
+    struct event_base *base;
+    struct dp dp;
+    char err[256];
+    struct ike_child_export ex;
+};
+
+static void kdp_open(struct kdp *k)
+{
+    if (dtest_private_netns() < 0)
+        skip();
+    k->base = event_base_new();
+    k->err[0] = '\0';
+    assert_int_equal(dp_open(&k->dp, "kernel", k->base, k->err, sizeof(k->err)), 0);
+    export_gcm(&k->ex);
+}
+
+static void kdp_close(struct kdp *k)
+{
+    dp_close(&k->dp);
+    event_base_free(k->base);
+}
+
 static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, size_t n_remote)
 {
     memset(c, 0, sizeof(*c));
@@ -99,160 +162,111 @@ static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, siz
 static void test_policies_shared(void **state)
 {
     (void)state;
-    if (dtest_private_netns() < 0)
-        skip();
-    struct event_base *base = event_base_new();
-    struct dp dp;
-    char err[256] = "";
-    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
-    int st, pol;
+    struct kdp k;
+    kdp_open(&k);
+    struct dp *dp = &k.dp;
     struct dp_child c1, c2, c3;
     struct xf_child x1, x2, x3;
     fake_child(&c1, &x1, 0x101, 1);
     fake_child(&c2, &x2, 0x102, 1); /* a rekey: same tunnel and selectors */
-    assert_int_equal(xf_policies_install(&dp, &x1, err, sizeof(err)), 0);
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 3); /* out, in, fwd */
-    assert_int_equal(xf_policies_install(&dp, &x2, err, sizeof(err)), 0);
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 3);
-    xf_policies_remove(&dp, &x1); /* the old pair goes: the policies stay */
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 3);
-    xf_policies_remove(&dp, &x2);
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 0);
+    assert_int_equal(xf_policies_install(dp, &x1, k.err, sizeof(k.err)), 0);
+    assert_policies(3); /* out, in, fwd */
+    assert_int_equal(xf_policies_install(dp, &x2, k.err, sizeof(k.err)), 0);
+    assert_policies(3);
+    xf_policies_remove(dp, &x1); /* the old pair goes: the policies stay */
+    assert_policies(3);
+    xf_policies_remove(dp, &x2);
+    assert_policies(0);
 
     fake_child(&c3, &x3, 0x103, 2); /* two remote subnets */
-    assert_int_equal(xf_policies_install(&dp, &x3, err, sizeof(err)), 0);
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 6);
+    assert_int_equal(xf_policies_install(dp, &x3, k.err, sizeof(k.err)), 0);
+    assert_policies(6);
     assert_int_equal(x3.n_pols, 6);
-    xf_policies_remove(&dp, &x3);
-    count_kernel(&st, &pol);
-    assert_int_equal(pol, 0);
-    dp_close(&dp);
-    event_base_free(base);
-}
-
-static void export_gcm(struct ike_child_export *ex)
-{
-    memset(ex, 0, sizeof(*ex));
-    ex->version = IKE_EXPORT_VERSION;
-    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "lan");
-    ex->protocol = IKE_PROTO_ESP;
-    ex->tunnel = true;
-    ex->encr_id = IKE_ENCR_AES_GCM_16;
-    ex->encr_key_bits = 256;
-    ex->esn = true;
-    ex->spi_in = 0xc1a0b0c1;
-    ex->spi_out = 0xc1a0b0c2;
-    ex->encr_in.len = ex->encr_out.len = 36;
-    memset(ex->encr_in.data, 0x42, 36);
-    memset(ex->encr_out.data, 0x24, 36);
-    ex->n_ts_local = ex->n_ts_remote = 1;
-    ex->ts_local[0] = net25(0);
-    ex->ts_remote[0] = net25(128);
+    xf_policies_remove(dp, &x3);
+    assert_policies(0);
+    kdp_close(&k);
 }
 
 static void test_install(void **state)
 {
     (void)state;
-    if (dtest_private_netns() < 0)
-        skip();
-    struct event_base *base = event_base_new();
-    struct dp dp;
-    char err[256] = "";
-    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
-    struct ike_child_export ex;
-    export_gcm(&ex);
+    struct kdp k;
+    kdp_open(&k);
     struct ike_addr l = wan(1), r = wan(2);
     l.port = r.port = 4500;
-    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &l, &r, true, 0, err, sizeof(err));
+    struct dp_child *c =
+        dp_child_install(&k.dp, NULL, &k.ex, &l, &r, true, 0, k.err, sizeof(k.err));
     int st, pol;
     count_kernel(&st, &pol);
     if (!c) {
         /* no ESP in this kernel: refused, said so with the SPI, nothing left */
-        assert_non_null(strstr(err, "c1a0b0c1"));
-        assert_non_null(strstr(err, "kernel refused"));
-        assert_int_equal(dp.install_failures, 1);
+        assert_non_null(strstr(k.err, "c1a0b0c1"));
+        assert_non_null(strstr(k.err, "kernel refused"));
+        assert_int_equal(k.dp.install_failures, 1);
         assert_int_equal(st, 0);
         assert_int_equal(pol, 0);
-        print_message("kernel without ESP: %s\n", err);
+        print_message("kernel without ESP: %s\n", k.err);
     } else {
         assert_int_equal(st, 2);
         assert_int_equal(pol, 3);
-        assert_int_equal(dp_child_counters(&dp, c), 0);
+        assert_int_equal(dp_child_counters(&k.dp, c), 0);
         assert_int_equal(c->ctr.packets_in, 0);
-        assert_int_equal(dp.ops->set_seq(&dp, c, 1000, 0), 0);
-        assert_int_equal(dp_child_counters(&dp, c), 0);
+        assert_int_equal(k.dp.ops->set_seq(&k.dp, c, 1000, 0), 0);
+        assert_int_equal(dp_child_counters(&k.dp, c), 0);
         assert_int_equal(c->ctr.seq_out, 1000); /* read back from the kernel */
         /* a rekey: the new pair's outbound state waits for the old to go */
-        struct ike_child_export ex2 = ex;
+        struct ike_child_export ex2 = k.ex;
         ex2.spi_in = 0xc1a0b0c3;
         ex2.spi_out = 0xc1a0b0c4;
-        ex2.replaces_spi_in = ex.spi_in;
-        struct dp_child *c2 = dp_child_install(&dp, NULL, &ex2, &l, &r, true, 0, err, sizeof(err));
+        ex2.replaces_spi_in = k.ex.spi_in;
+        struct dp_child *c2 =
+            dp_child_install(&k.dp, NULL, &ex2, &l, &r, true, 0, k.err, sizeof(k.err));
         assert_non_null(c2);
-        count_kernel(&st, &pol);
-        assert_int_equal(st, 3);
-        assert_int_equal(pol, 3); /* shared */
-        dp_child_delete(&dp, c);
-        count_kernel(&st, &pol);
-        assert_int_equal(st, 2); /* the new outbound state came in before the old went */
-        assert_int_equal(pol, 3);
-        assert_int_equal(dp_child_counters(&dp, c2), 0);
-        dp_child_delete(&dp, c2);
-        count_kernel(&st, &pol);
-        assert_int_equal(st, 0);
-        assert_int_equal(pol, 0);
+        assert_kernel(3, 3); /* shared */
+        dp_child_delete(&k.dp, c);
+        assert_kernel(2, 3); /* the new outbound state came in before the old went */
+        assert_int_equal(dp_child_counters(&k.dp, c2), 0);
+        dp_child_delete(&k.dp, c2);
+        assert_kernel(0, 0);
     }
-    dp_close(&dp);
-    event_base_free(base);
+    kdp_close(&k);
 }
 
 /* IPv6 outside and inside, CBC + HMAC-SHA-512, no NAT-T. */
 static void test_install_v6(void **state)
 {
     (void)state;
-    if (dtest_private_netns() < 0)
-        skip();
-    struct event_base *base = event_base_new();
-    struct dp dp;
-    char err[256] = "";
-    assert_int_equal(dp_open(&dp, "kernel", base, err, sizeof(err)), 0);
-    struct ike_child_export ex;
-    export_gcm(&ex);
-    ex.encr_id = IKE_ENCR_AES_CBC;
-    ex.integ_id = IKE_INTEG_HMAC_SHA2_512_256;
-    ex.esn = false;
-    ex.encr_in.len = ex.encr_out.len = 32;
-    ex.integ_in.len = ex.integ_out.len = 64;
+    struct kdp k;
+    kdp_open(&k);
+    k.ex.encr_id = IKE_ENCR_AES_CBC;
+    k.ex.integ_id = IKE_INTEG_HMAC_SHA2_512_256;
+    k.ex.esn = false;
+    k.ex.encr_in.len = k.ex.encr_out.len = 32;
+    k.ex.integ_in.len = k.ex.integ_out.len = 64;
     struct ike_ts_export v6 = {.type = IKE_TS_IPV6_ADDR_RANGE, .end_port = 0xffff};
     inet_pton(AF_INET6, "2001:db8:1::", v6.start_addr);
     inet_pton(AF_INET6, "2001:db8:1::ffff:ffff:ffff:ffff", v6.end_addr);
-    ex.ts_local[0] = v6;
+    k.ex.ts_local[0] = v6;
     inet_pton(AF_INET6, "2001:db8:2::", v6.start_addr);
     inet_pton(AF_INET6, "2001:db8:2::ffff:ffff:ffff:ffff", v6.end_addr);
-    ex.ts_remote[0] = v6;
+    k.ex.ts_remote[0] = v6;
     struct ike_addr l = {.family = IKE_AF_INET6, .port = 500}, r = l;
     inet_pton(AF_INET6, "2001:db8::1", l.addr);
     inet_pton(AF_INET6, "2001:db8::2", r.addr);
-    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &l, &r, false, 0, err, sizeof(err));
+    struct dp_child *c =
+        dp_child_install(&k.dp, NULL, &k.ex, &l, &r, false, 0, k.err, sizeof(k.err));
     int st, pol;
     count_kernel(&st, &pol);
     if (!c) {
-        assert_non_null(strstr(err, "c1a0b0c1"));
+        assert_non_null(strstr(k.err, "c1a0b0c1"));
         assert_int_equal(st + pol, 0);
     } else {
         assert_int_equal(st, 2);
         assert_int_equal(pol, 3);
-        dp_child_delete(&dp, c);
-        count_kernel(&st, &pol);
-        assert_int_equal(st + pol, 0);
+        dp_child_delete(&k.dp, c);
+        assert_kernel(0, 0);
     }
-    dp_close(&dp);
-    event_base_free(base);
+    kdp_close(&k);
 }
 
 static void test_udp_encap_socket(void **state)

@@ -2,7 +2,7 @@
  * Election, the active/passive invariant and takeover, end to end in one
  * process: two (or three) daemons on one event_base, the HA nodes joined by
  * the real hasync channel over the in-process CPG bus (../hasync/
- * fake_cpg.h), votequorum replaced by the double below, IKE between the
+ * fake_cpg.h), votequorum replaced by fake_votequorum.c, IKE between the
  * peer A and the master over real UDP in a private network namespace, the
  * "record" data plane.
  *
@@ -22,11 +22,11 @@
  *    time it took is printed.
  */
 #include "dtest_util.h"
+#include "fake_votequorum.h"
 
 #include "../hasync/fake_cpg.h"
 
 #include <corosync/votequorum.h>
-#include <sys/eventfd.h>
 
 #include <ike/mirror.h>
 #include <ike/sa.h>
@@ -39,83 +39,9 @@
 
 #define PSK "unit-test-psk-not-secret"
 
-/* ---- votequorum double: every handle sees fvq's flags --------------------- */
-
-static struct {
-    unsigned flags; /* VOTEQUORUM_INFO_* */
-    void *ctx[8];
-    int efd[8];
-    bool used[8];
-} fvq = {.flags = VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL};
-
-cs_error_t votequorum_initialize(votequorum_handle_t *h, votequorum_callbacks_t *cb)
-{
-    (void)cb;
-    for (size_t i = 0; i < 8; i++)
-        if (!fvq.used[i]) {
-            fvq.used[i] = true;
-            fvq.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            fvq.ctx[i] = NULL;
-            *h = i + 1;
-            return CS_OK;
-        }
-    return CS_ERR_NO_RESOURCES;
-}
-
-cs_error_t votequorum_finalize(votequorum_handle_t h)
-{
-    if (h < 1 || h > 8 || !fvq.used[h - 1])
-        return CS_ERR_BAD_HANDLE;
-    fvq.used[h - 1] = false;
-    close(fvq.efd[h - 1]);
-    return CS_OK;
-}
-
-cs_error_t votequorum_fd_get(votequorum_handle_t h, int *fd)
-{
-    *fd = fvq.efd[h - 1];
-    return CS_OK;
-}
-
-cs_error_t votequorum_dispatch(votequorum_handle_t h, cs_dispatch_flags_t f)
-{
-    (void)h, (void)f;
-    return CS_OK;
-}
-
-cs_error_t votequorum_trackstart(votequorum_handle_t h, uint64_t ctx, unsigned int flags)
-{
-    (void)h, (void)ctx, (void)flags;
-    return CS_OK;
-}
-
-cs_error_t votequorum_trackstop(votequorum_handle_t h)
-{
-    (void)h;
-    return CS_OK;
-}
-
-cs_error_t votequorum_context_set(votequorum_handle_t h, void *ctx)
-{
-    fvq.ctx[h - 1] = ctx;
-    return CS_OK;
-}
-
-cs_error_t votequorum_context_get(votequorum_handle_t h, void **ctx)
-{
-    *ctx = fvq.ctx[h - 1];
-    return CS_OK;
-}
-
-cs_error_t votequorum_getinfo(votequorum_handle_t h, unsigned int nodeid,
-                              struct votequorum_info *info)
-{
-    (void)h;
-    memset(info, 0, sizeof(*info));
-    info->node_id = nodeid;
-    info->flags = fvq.flags;
-    return CS_OK;
-}
+/* What votequorum reports unless a test says otherwise (reset by teardown). */
+#define VQ_DEFAULT_FLAGS                                                                           \
+    (VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL)
 
 /* ---- nodes ------------------------------------------------------------------ */
 
@@ -201,7 +127,7 @@ static int teardown(void **state)
     fclose(c->log_s);
     dtest_dir_remove(&c->dir);
     free(c);
-    fvq.flags = VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE | VOTEQUORUM_INFO_WAIT_FOR_ALL;
+    fvq_flags = VQ_DEFAULT_FLAGS;
     return 0;
 }
 
@@ -488,7 +414,7 @@ static void test_invariant_without_ha(void **state)
 static void test_no_quorum_no_master(void **state)
 {
     struct cl *c = *state;
-    fvq.flags = VOTEQUORUM_INFO_TWONODE; /* not quorate */
+    fvq_flags = VOTEQUORUM_INFO_TWONODE; /* not quorate */
     start_node(c, &c->m, "m", c->log_m, &c->m_up);
     start_node(c, &c->s, "s", c->log_s, &c->s_up);
     dtest_run_for(c->base, 200);
@@ -504,7 +430,7 @@ static void test_no_quorum_no_master(void **state)
     assert_false(wfa);
     assert_true(two);
     /* votequorum reports quorum: the election runs */
-    fvq.flags |= VOTEQUORUM_INFO_QUORATE;
+    fvq_flags |= VOTEQUORUM_INFO_QUORATE;
     ha_role_quorum(c->m.ha, true, true, false, true);
     ha_role_quorum(c->s.ha, true, true, false, true);
     watch_turns(c, split_elected, 3000);
@@ -840,5 +766,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shutdown_hands_over, setup_cl, teardown),
         cmocka_unit_test_setup_teardown(test_takeover_many, setup_cl, teardown),
     };
+    fvq_flags = VQ_DEFAULT_FLAGS;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

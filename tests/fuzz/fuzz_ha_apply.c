@@ -51,7 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -59,6 +58,7 @@
 
 #include <event2/event.h>
 
+#include "../daemon/fake_votequorum.h"
 #include "../hasync/fake_cpg.h"
 
 #include <ike/mirror.h>
@@ -89,83 +89,6 @@ static void die(const char *what)
         fflush(die_log);
     fprintf(stderr, "fuzz_ha_apply: fixture: %s\n", what);
     abort();
-}
-
-/* ---- votequorum double: quorate two-node cluster ------------------------ */
-
-static struct {
-    void *ctx[8];
-    int efd[8];
-    bool used[8];
-} fvq;
-
-cs_error_t votequorum_initialize(votequorum_handle_t *h, votequorum_callbacks_t *cb)
-{
-    (void)cb;
-    for (size_t i = 0; i < 8; i++)
-        if (!fvq.used[i]) {
-            fvq.used[i] = true;
-            fvq.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            fvq.ctx[i] = NULL;
-            *h = i + 1;
-            return CS_OK;
-        }
-    return CS_ERR_NO_RESOURCES;
-}
-
-cs_error_t votequorum_finalize(votequorum_handle_t h)
-{
-    if (h < 1 || h > 8 || !fvq.used[h - 1])
-        return CS_ERR_BAD_HANDLE;
-    fvq.used[h - 1] = false;
-    close(fvq.efd[h - 1]);
-    return CS_OK;
-}
-
-cs_error_t votequorum_fd_get(votequorum_handle_t h, int *fd)
-{
-    *fd = fvq.efd[h - 1];
-    return CS_OK;
-}
-
-cs_error_t votequorum_dispatch(votequorum_handle_t h, cs_dispatch_flags_t f)
-{
-    (void)h, (void)f;
-    return CS_OK;
-}
-
-cs_error_t votequorum_trackstart(votequorum_handle_t h, uint64_t ctx, unsigned int flags)
-{
-    (void)h, (void)ctx, (void)flags;
-    return CS_OK;
-}
-
-cs_error_t votequorum_trackstop(votequorum_handle_t h)
-{
-    (void)h;
-    return CS_OK;
-}
-
-cs_error_t votequorum_context_set(votequorum_handle_t h, void *ctx)
-{
-    fvq.ctx[h - 1] = ctx;
-    return CS_OK;
-}
-
-cs_error_t votequorum_context_get(votequorum_handle_t h, void **ctx)
-{
-    *ctx = fvq.ctx[h - 1];
-    return CS_OK;
-}
-
-cs_error_t votequorum_getinfo(votequorum_handle_t h, unsigned int nodeid,
-                              struct votequorum_info *info)
-{
-    (void)h;
-    memset(info, 0, sizeof(*info));
-    info->node_id = nodeid;
-    info->flags = VOTEQUORUM_INFO_QUORATE | VOTEQUORUM_INFO_TWONODE;
-    return CS_OK;
 }
 
 /* ---- the world, made once ------------------------------------------------ */
