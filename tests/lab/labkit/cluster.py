@@ -289,7 +289,31 @@ class Node:
         return f"Node({self.tag})"
 
 
-class Cluster:
+class ClusterControl:
+    """What every two-node lab shares: teardown and hactl --json on a node.
+    Needs self.lab (the namespaces) and self.a / self.b (Node)."""
+
+    def close(self):
+        try:
+            self.lab.close()
+        finally:
+            cs_mod.cleanup_shm([self.a.corosync, self.b.corosync])
+
+    # -- hactl ----------------------------------------------------------------------
+    def hactl(self, node, *args, check=True):
+        """hactl --json ARGS on node's haiked, parsed."""
+        res = node.haiked.hactl("--json", *args, check=check)
+        try:
+            return json.loads(res.stdout)
+        except json.JSONDecodeError as exc:
+            raise LabError(f"hactl --json {' '.join(args)} on {node}: not JSON:\n"
+                           f"{res.stdout}{res.stderr}") from exc
+
+    def status(self, node):
+        return self.hactl(node, "status")
+
+
+class Cluster(ClusterControl):
     """Builds the lab; start() brings up corosync, charon and both haikeds.
 
     initiator: "cluster" (haiked auto-negotiates from the master) or
@@ -411,24 +435,6 @@ class Cluster:
         self.a.haiked.wait_log(rf"CHILD SA {CHILD} installed", timeout=timeout)
         return self
 
-    def close(self):
-        try:
-            self.lab.close()
-        finally:
-            cs_mod.cleanup_shm([self.a.corosync, self.b.corosync])
-
-    # -- hactl ----------------------------------------------------------------------
-    def hactl(self, node, *args, check=True):
-        """hactl --json ARGS on node's haiked, parsed."""
-        res = node.haiked.hactl("--json", *args, check=check)
-        try:
-            return json.loads(res.stdout)
-        except json.JSONDecodeError as exc:
-            raise LabError(f"hactl --json {' '.join(args)} on {node}: not JSON:\n"
-                           f"{res.stdout}{res.stderr}") from exc
-
-    def status(self, node):
-        return self.hactl(node, "status")
 
     def vcluster(self, node, vc=VCLUSTER):
         """This node's entry for virtual cluster vc in `hactl --json status`."""

@@ -174,7 +174,7 @@ class Tunnel:
         return repr(self.spec)
 
 
-class VdomCluster:
+class VdomCluster(C.ClusterControl):
     """The lab: build in __init__, start() brings everything up.
 
     initiator: "cluster" (haiked's gateways auto-negotiate from the vcluster's
@@ -361,24 +361,7 @@ class VdomCluster:
         data = json.loads(ns.ip("-j", "addr", "show").stdout)
         return {a["local"] for link in data for a in link.get("addr_info", [])}
 
-    def close(self):
-        try:
-            self.lab.close()
-        finally:
-            cs_mod.cleanup_shm([self.a.corosync, self.b.corosync])
-
     # -- hactl ---------------------------------------------------------------------------
-    def hactl(self, node, *args, check=True):
-        res = node.haiked.hactl("--json", *args, check=check)
-        try:
-            return json.loads(res.stdout)
-        except json.JSONDecodeError as exc:
-            raise LabError(f"hactl --json {' '.join(args)} on {node}: not JSON:\n"
-                           f"{res.stdout}{res.stderr}") from exc
-
-    def status(self, node):
-        return self.hactl(node, "status")
-
     def vcluster(self, node, vc):
         st = self.status(node)
         for v in st.get("cluster", {}).get("vclusters", []):
