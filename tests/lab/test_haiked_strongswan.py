@@ -419,7 +419,8 @@ def test_hactl_debug_filter_really_filters(lab_ok):
     t.haiked.hactl("debug", "ike", "--gateway", GW, "--peer", CHARON_IP, "--level", "3")
     t.charon.rekey_child("net")
     t.haiked.wait_log(r"ike 0:gw:\d+: recv IKE msg \(CREATE_CHILD\)")
-    assert ike_lines() > before + 3
+    # the rest of the exchange's lines follow the recv line: wait for them
+    wait_for(lambda: ike_lines() > before + 3, 5, "the rekey's lines with the filter matching")
     t.haiked.hactl("debug", "ike", "off")
     t.check_wire()
 
