@@ -88,7 +88,7 @@ static void net_esp(void *arg, const uint8_t *data, size_t len, const struct ike
                     const struct ike_addr *remote)
 {
     struct vdom_rt *v = arg;
-    if (dp_esp_input(&v->d->dp, data, len, local, remote) == 0)
+    if (dp_esp_input_batch(&v->d->dp, data, len, local, remote) == 0)
         return;
     v->d->ctr.esp_dropped++;
     v->net.ctr.dropped[GW_DROP_ESP]++;
@@ -100,6 +100,13 @@ static void net_esp(void *arg, const uint8_t *data, size_t len, const struct ike
                data[2], data[3], len, v->d->dp.ops ? v->d->dp.ops->name : "-");
 }
 
+/* The end of a run of ESP-in-UDP from one receive batch (net.h). */
+static void net_esp_done(void *arg)
+{
+    struct vdom_rt *v = arg;
+    dp_esp_flush(&v->d->dp);
+}
+
 /* The data plane's ESP-in-UDP output: the 4500 socket of the CHILD SA's
  * IKE SA's VDOM (the root VDOM once the IKE SA is gone). */
 static int dp_udp_send(void *arg, const struct dp_child *c, const uint8_t *data, size_t len)
@@ -109,6 +116,28 @@ static int dp_udp_send(void *arg, const struct dp_child *c, const uint8_t *data,
     if (!v)
         return -ENOTCONN;
     return net_send_esp(&v->net, &c->local, &c->remote, data, len);
+}
+
+/* The same socket for the data plane's own batched sends (sendmmsg, UDP
+ * GSO), and the verdicts on them for that VDOM's counters. */
+static int dp_udp_path(void *arg, const struct dp_child *c, struct dp_udp_path *out)
+{
+    struct daemon *d = arg;
+    struct vdom_rt *v = c->owner && c->owner->vdom ? c->owner->vdom : d->vdoms;
+    if (!v)
+        return -ENOTCONN;
+    int fd = net_esp_sock(&v->net, &c->local, &out->pktinfo);
+    if (fd < 0)
+        return fd;
+    out->fd = fd;
+    out->owner = &v->net;
+    return 0;
+}
+
+static void dp_udp_sent(void *arg, void *owner, size_t octets, int err)
+{
+    (void)arg;
+    net_esp_sent(owner, octets, err);
 }
 
 /* The data plane's reports: traffic for DPD, byte/packet lifetimes for
@@ -163,7 +192,7 @@ static int open_vdoms(struct daemon *d, char *err, size_t errlen)
         v->index = (unsigned)i;
         snprintf(v->name, sizeof(v->name), "%s", cv->name);
         snprintf(v->netns, sizeof(v->netns), "%s", cv->netns ? cv->netns : "");
-        struct net_handlers h = {net_ike, net_esp, net_dropped, v};
+        struct net_handlers h = {net_ike, net_esp, net_dropped, v, net_esp_done};
         net_init(&v->net, d->base, &h, v->netns);
         v->net.esp_in_kernel = d->dp.ops == &dp_xfrm_ops; /* UDP_ENCAP on 4500 */
         v->net.freebind = d->cfg->ha.enabled; /* VIPs come and go with the role */
@@ -241,6 +270,8 @@ int daemon_init(struct daemon *d, struct event_base *base, struct cfg *cfg,
         return -1;
     d->dp.udp_send = dp_udp_send;
     d->dp.udp_send_arg = d;
+    d->dp.udp_path = dp_udp_path;
+    d->dp.udp_sent = dp_udp_sent;
     d->dp.report = dp_report;
     d->dp.report_arg = d;
     for (size_t i = 0; i < cfg->n_gateways; i++) {
@@ -275,6 +306,7 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
 static void remove_gateway(struct daemon *d, struct gateway *gw, const char *why)
 {
     gw_delete_all(gw, why);
+    dp_gateway_removed(&d->dp, gw->name); /* a route-based gateway's VTI device */
     TAILQ_REMOVE(&d->gateways, gw, link);
     d->n_gateways--;
     gw_destroy(gw);

@@ -198,5 +198,30 @@ int dp_esp_input(struct dp *dp, const uint8_t *data, size_t len, const struct ik
         return -1;
     }
     dp->ops->esp_input(dp, data, len, local, remote);
+    if (dp->ops->esp_flush)
+        dp->ops->esp_flush(dp);
     return 0;
+}
+
+int dp_esp_input_batch(struct dp *dp, const uint8_t *data, size_t len,
+                       const struct ike_addr *local, const struct ike_addr *remote)
+{
+    if (!dp->ops || !dp->ops->esp_input) {
+        dp->esp_in_dropped++;
+        return -1;
+    }
+    dp->ops->esp_input(dp, data, len, local, remote);
+    return 0;
+}
+
+void dp_esp_flush(struct dp *dp)
+{
+    if (dp->ops && dp->ops->esp_flush)
+        dp->ops->esp_flush(dp);
+}
+
+void dp_gateway_removed(struct dp *dp, const char *gw_name)
+{
+    if (dp->ops && dp->ops->gateway_removed)
+        dp->ops->gateway_removed(dp, gw_name);
 }

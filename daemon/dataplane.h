@@ -80,12 +80,34 @@ struct dp_backend_ops {
      * NULL: this backend carries no ESP. */
     void (*esp_input)(struct dp *dp, const uint8_t *data, size_t len,
                       const struct ike_addr *local, const struct ike_addr *remote);
+    /* The end of a batch of esp_input() calls: what the backend held back
+     * to coalesce is written now. NULL: esp_input holds nothing back. */
+    void (*esp_flush)(struct dp *dp);
+    /* The gateway was removed from the configuration (its pairs are gone
+     * or going): what the backend keeps per gateway (the kernel backend's
+     * VTI device) goes. NULL: nothing kept. */
+    void (*gateway_removed)(struct dp *dp, const char *gw_name);
 };
 
 /* Sends one ESP-in-UDP datagram (SPI first, no non-ESP marker) of c from
  * c->local to c->remote over the owner's port-4500 socket: 0 or -errno. */
 typedef int (*dp_udp_send_fn)(void *arg, const struct dp_child *c, const uint8_t *data,
                               size_t len);
+/* For a backend that batches its ESP-in-UDP (sendmmsg, UDP GSO) itself:
+ * the owner's port-4500 socket c's datagrams leave on (fd), whether
+ * c->local must go in a PKTINFO cmsg (the socket is bound to the
+ * wildcard), and the owner's cookie for dp_udp_sent_fn. 0 or -errno (no
+ * such socket; counted by the owner). The fd is valid until the event
+ * loop's next turn. */
+struct dp_udp_path {
+    int fd;
+    bool pktinfo;
+    void *owner;
+};
+typedef int (*dp_udp_path_fn)(void *arg, const struct dp_child *c, struct dp_udp_path *out);
+/* What became of one datagram (octets) sent on a path: err 0 or -errno;
+ * the owner counts it as it counts udp_send's. */
+typedef void (*dp_udp_sent_fn)(void *arg, void *owner, size_t octets, int err);
 /* The counter event (HA sync): c's counters (c->ctr) were refreshed after
  * counter_event_packets packets or counter_event_ms ms with traffic. */
 typedef void (*dp_counter_event_fn)(void *arg, struct dp_child *c);
@@ -118,7 +140,9 @@ struct dp {
     uint64_t esp_in_dropped;       /* ESP datagrams nobody could take */
     /* Set by the owner after dp_open() (NULL: none). */
     dp_udp_send_fn udp_send;
-    void *udp_send_arg;
+    void *udp_send_arg;            /* also udp_path's and udp_sent's */
+    dp_udp_path_fn udp_path;       /* NULL: udp_send per datagram */
+    dp_udp_sent_fn udp_sent;
     dp_counter_event_fn counter_event;
     void *counter_event_arg;
     uint32_t counter_event_packets; /* 0: never by packets */
@@ -150,6 +174,15 @@ int dp_child_counters(struct dp *dp, struct dp_child *c);
  * caller counts the drop). */
 int dp_esp_input(struct dp *dp, const uint8_t *data, size_t len, const struct ike_addr *local,
                  const struct ike_addr *remote);
+/* The same for one datagram of a receive batch: the backend may hold the
+ * decapsulated packet back to coalesce it until dp_esp_flush(), which the
+ * caller calls at the batch's end (and before anything else, such as an
+ * IKE message of the same batch, is processed). */
+int dp_esp_input_batch(struct dp *dp, const uint8_t *data, size_t len,
+                       const struct ike_addr *local, const struct ike_addr *remote);
+void dp_esp_flush(struct dp *dp);
+/* The gateway gw_name was removed (reload): the backend's per-gateway state goes. */
+void dp_gateway_removed(struct dp *dp, const char *gw_name);
 
 /* The backends (dp_*.c). */
 extern const struct dp_backend_ops dp_record_ops;

@@ -130,6 +130,17 @@ static int kernel_esp_opts(int fd, const struct ike_addr *a)
     return 0;
 }
 
+/* Larger buffers for a 4500 socket (best effort: the forced variants
+ * need CAP_NET_ADMIN, the plain ones stop at the sysctl maxima). */
+static void natt_bufs(int fd)
+{
+    int sz = NET_NATT_SOCKBUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
 static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t errlen)
 {
     char as[IKE_ADDR_STR_MAX];
@@ -160,6 +171,8 @@ static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t
         close(fd);
         return -e;
     }
+    if (a->port == IKE_PORT_NATT)
+        natt_bufs(fd);
     if (set_opts(fd, a->family) < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
         int e = errno;
         snprintf(err, errlen, "bind %s: %s", as, strerror(e));
@@ -290,6 +303,27 @@ int net_send_esp(struct net *net, const struct ike_addr *local, const struct ike
     return r;
 }
 
+int net_esp_sock(struct net *net, const struct ike_addr *local, bool *pktinfo)
+{
+    struct net_sock *s = sock_for(net, local, pktinfo);
+    if (!s) {
+        net->ctr.send_errors++;
+        return -EADDRNOTAVAIL;
+    }
+    return s->fd;
+}
+
+void net_esp_sent(struct net *net, size_t octets, int err)
+{
+    if (err) {
+        net->ctr.send_errors++;
+        return;
+    }
+    net->ctr.dgrams_out++;
+    net->ctr.bytes_out += octets;
+    net->ctr.esp_out++;
+}
+
 int net_send_keepalive(struct net *net, const struct ike_addr *local,
                        const struct ike_addr *remote)
 {
@@ -326,18 +360,31 @@ static void drop(struct net *net, enum gw_drop_reason why, size_t len,
         net->h.dropped(net->h.arg, why, len, local, remote);
 }
 
-/* len is the datagram's length; buf holds it unless trunc. */
+/* Ends a run of ESP handed on (see net_handlers.esp_done). */
+static void esp_run_end(struct net *net, bool *esp_run)
+{
+    if (*esp_run && net->h.esp_done)
+        net->h.esp_done(net->h.arg);
+    *esp_run = false;
+}
+
+/* len is the datagram's length; buf holds it unless trunc. *esp_run: ESP
+ * of this batch was handed on and not yet ended. */
 static void deliver(struct net *net, const struct net_sock *s, const uint8_t *buf, size_t len,
-                    bool trunc, const struct ike_addr *local, const struct ike_addr *remote)
+                    bool trunc, const struct ike_addr *local, const struct ike_addr *remote,
+                    bool *esp_run)
 {
     net->ctr.dgrams_in++;
     net->ctr.bytes_in += len;
+    size_t off = 0;
+    enum net_class cls = trunc ? NET_CLASS_TRUNCATED : net_classify(s->bound.port, buf, len, &off);
+    if (cls != NET_CLASS_ESP)
+        esp_run_end(net, esp_run); /* what came before is written first */
     if (trunc) {
         drop(net, GW_DROP_OVERSIZED, len, local, remote);
         return;
     }
-    size_t off;
-    switch (net_classify(s->bound.port, buf, len, &off)) {
+    switch (cls) {
     case NET_CLASS_IKE:
         net->ctr.ike_in++;
         net->h.ike(net->h.arg, buf + off, len - off, local, remote);
@@ -345,6 +392,7 @@ static void deliver(struct net *net, const struct net_sock *s, const uint8_t *bu
     case NET_CLASS_ESP:
         net->ctr.esp_in++;
         net->h.esp(net->h.arg, buf, len, local, remote);
+        *esp_run = true;
         break;
     case NET_CLASS_KEEPALIVE:
         net->ctr.keepalives_in++;
@@ -355,30 +403,50 @@ static void deliver(struct net *net, const struct net_sock *s, const uint8_t *bu
     }
 }
 
+/* One receive batch for every socket (the loop runs one handler at a
+ * time, and handlers copy what they keep): allocated once. */
+static struct {
+    struct mmsghdr msg[NET_RX_BATCH];
+    struct iovec iov[NET_RX_BATCH];
+    struct sockaddr_storage from[NET_RX_BATCH];
+    char cbuf[NET_RX_BATCH][128] __attribute__((aligned(8)));
+    uint8_t buf[NET_RX_BATCH][NET_MAX_DGRAM];
+} rx;
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     struct net_sock *s = arg;
     struct net *net = s->net;
-    static uint8_t buf[NET_MAX_DGRAM];
     /* Bounded batch: other sockets and timers get their turn. */
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage from;
-        char cbuf[256] __attribute__((aligned(8)));
-        struct iovec iov = {buf, sizeof(buf)};
-        struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-                            .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-        ssize_t n = recvmsg(fd, &mh, MSG_TRUNC);
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                net->ctr.recv_errors++;
-            return;
-        }
-        struct ike_addr local, remote;
-        net_addr_from_sockaddr(&remote, &from);
-        local_from_cmsg(&mh, s, &local);
-        /* MSG_TRUNC makes n the datagram's real length. */
-        bool trunc = (size_t)n > sizeof(buf) || (mh.msg_flags & MSG_TRUNC);
-        deliver(net, s, buf, (size_t)n, trunc, &local, &remote);
+    for (size_t i = 0; i < NET_RX_BATCH; i++) {
+        rx.iov[i] = (struct iovec){rx.buf[i], sizeof(rx.buf[i])};
+        rx.msg[i].msg_hdr = (struct msghdr){.msg_name = &rx.from[i],
+                                            .msg_namelen = sizeof(rx.from[i]),
+                                            .msg_iov = &rx.iov[i],
+                                            .msg_iovlen = 1,
+                                            .msg_control = rx.cbuf[i],
+                                            .msg_controllen = sizeof(rx.cbuf[i])};
+        rx.msg[i].msg_len = 0;
     }
+    int n;
+    do /* MSG_TRUNC: msg_len is the datagram's real length */
+        n = recvmmsg(fd, rx.msg, NET_RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            net->ctr.recv_errors++;
+        return;
+    }
+    bool esp_run = false;
+    for (int i = 0; i < n; i++) {
+        struct msghdr *mh = &rx.msg[i].msg_hdr;
+        size_t len = rx.msg[i].msg_len;
+        struct ike_addr local, remote;
+        net_addr_from_sockaddr(&remote, &rx.from[i]);
+        local_from_cmsg(mh, s, &local);
+        bool trunc = len > sizeof(rx.buf[i]) || (mh->msg_flags & MSG_TRUNC);
+        deliver(net, s, rx.buf[i], len, trunc, &local, &remote, &esp_run);
+    }
+    esp_run_end(net, &esp_run);
 }

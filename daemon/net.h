@@ -27,6 +27,11 @@ struct event;
 /* Longest datagram we take; longer ones are dropped as oversized. PSK
  * exchanges stay far below; RFC 7383 fragments cover larger messages. */
 #define NET_MAX_DGRAM 16384
+/* Datagrams per recvmmsg: one buffer of NET_MAX_DGRAM each, allocated once. */
+#define NET_RX_BATCH 64
+/* Socket buffers of the 4500 sockets: a TCP flow's burst of ESP-in-UDP
+ * must not overflow the default ~200 KiB while the loop is elsewhere. */
+#define NET_NATT_SOCKBUF (4 << 20)
 #define NET_MAX_SOCKS 32
 #define NET_NETNS_MAX 64
 
@@ -72,6 +77,11 @@ struct net_handlers {
     void (*dropped)(void *arg, enum gw_drop_reason why, size_t len, const struct ike_addr *local,
                     const struct ike_addr *remote);
     void *arg;
+    /* The datagrams of one socket arrive in batches (recvmmsg); after the
+     * last ESP of a run (at the batch's end, or before an IKE message or
+     * keepalive of the same batch is handed on) this is called, so the
+     * data plane can write what it coalesced. NULL: not needed. */
+    void (*esp_done)(void *arg);
 };
 
 struct net {
@@ -112,6 +122,12 @@ int net_send_ike(struct net *net, const struct ike_addr *local, const struct ike
  * to remote (port 4500 on both ends, normally). 0 or -errno. */
 int net_send_esp(struct net *net, const struct ike_addr *local, const struct ike_addr *remote,
                  const uint8_t *data, size_t len);
+/* For ESP-in-UDP sent outside net_send_esp (batched by the data plane):
+ * the socket net_send_esp would use for local, and whether local must go
+ * in a PKTINFO cmsg; -EADDRNOTAVAIL (a send error) if there is none. */
+int net_esp_sock(struct net *net, const struct ike_addr *local, bool *pktinfo);
+/* Counts one such datagram of octets: sent (err 0) or failed. */
+void net_esp_sent(struct net *net, size_t octets, int err);
 /* Sends a NAT-keepalive (one 0xFF octet) from local to remote. */
 int net_send_keepalive(struct net *net, const struct ike_addr *local,
                        const struct ike_addr *remote);

@@ -185,6 +185,10 @@ struct cfg_gateway {
     bool auto_negotiate; /* initiate at start and re-initiate after a failure */
     bool reauth;         /* reauthenticate (make-before-break) instead of IKE rekey */
     bool initial_contact;
+    /* route-based = true: the kernel data plane reaches the CHILD SAs through a VTI
+     * device "hk-NAME" (daemon/esp/dp_xfrm_vti.c), false: policy-based. The
+     * userspace data plane is route-based (its TUN) either way. */
+    bool route_based;
     /* msgid-sync / replay-counter-sync written in the file: a gateway of an
      * HA vcluster defaults both to true (load_ha.c), an explicit value wins. */
     bool msgid_sync_set, replay_counter_sync_set;

@@ -41,6 +41,7 @@ static const char *const gw_keys[] = {"name",
                                       "initial-contact",
                                       "selectors",
                                       "replay-counter-sync",
+                                      "route-based",
                                       NULL};
 
 static const char *const dpd_names[] = {"disable", "on-idle", "on-demand", NULL};
@@ -256,6 +257,40 @@ static void load_flags(struct cfg_loader *l, const config_setting_t *set, const 
     cfgl_bool(l, set, "reauth", where, &gw->reauth);
 }
 
+/* The device of a route-based gateway is "hk-" + its name cut to
+ * IFNAMSIZ - 1 (esp_tun_name(), dp_xfrm_vti.c): 12 characters of it. */
+#define GW_DEV_NAME_CHARS 12
+
+/* route-based: the kernel data plane's tunnels through a VTI device per
+ * gateway, as FortiOS's phase1-interface; policy-based (false) is its
+ * default. The userspace data plane has only route-based tunnels. */
+static void load_route_based(struct cfg_loader *l, const config_setting_t *set, const char *where,
+                             const struct cfg *cfg, struct cfg_gateway *gw)
+{
+    gw->route_based = false;
+    if (cfgl_bool(l, set, "route-based", where, &gw->route_based) != 1)
+        return;
+    if (!gw->route_based && cfg->global.dataplane == CFG_DATAPLANE_USERSPACE) {
+        cfgl_err(l, member(set, "route-based"), where,
+                 "route-based = false: the userspace data plane is route-based only (a TUN "
+                 "per gateway); policy-based tunnels need dataplane = \"kernel\"");
+        return;
+    }
+    if (!gw->route_based || !gw->name || !gw->vdom)
+        return;
+    for (size_t i = 0; i < cfg->n_gateways; i++) {
+        const struct cfg_gateway *o = cfg->gateways[i];
+        if (o->route_based && !strcmp(o->vdom, gw->vdom) &&
+            !strncmp(o->name, gw->name, GW_DEV_NAME_CHARS)) {
+            cfgl_err(l, member(set, "route-based"), where,
+                     "device name hk-%.*s is taken by gateway '%s' (%s:%d): route-based "
+                     "gateways of one vdom need names that differ in the first %d characters",
+                     GW_DEV_NAME_CHARS, gw->name, o->name, o->file, o->line, GW_DEV_NAME_CHARS);
+            return;
+        }
+    }
+}
+
 static void load_vdom_ref(struct cfg_loader *l, const config_setting_t *set, const char *where,
                           const struct cfg *cfg, struct cfg_gateway *gw)
 {
@@ -370,6 +405,7 @@ static void load_gateway(struct cfg_loader *l, const config_setting_t *set, size
     load_mode(l, set, where, gw);
     load_ids(l, set, where, gw);
     load_flags(l, set, where, gw);
+    load_route_based(l, set, where, cfg, gw);
     cfg_load_selectors(l, set, gw, where);
     fill_sa(gw);
     if (!named || !gw->vdom) {

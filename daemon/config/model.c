@@ -194,6 +194,7 @@ bool cfg_gateway_equal(const struct cfg_gateway *a, const struct cfg_gateway *b)
         a->ike_version != b->ike_version || a->remote_any != b->remote_any ||
         a->passive != b->passive || a->auto_negotiate != b->auto_negotiate ||
         a->reauth != b->reauth || a->initial_contact != b->initial_contact || a->dpd != b->dpd ||
+        a->route_based != b->route_based ||
         a->dpd_interval_s != b->dpd_interval_s || a->dpd_retries != b->dpd_retries ||
         a->natt != b->natt || a->natt_keepalive_s != b->natt_keepalive_s ||
         !lifetime_eq(&a->lifetime, &b->lifetime) || a->n_selectors != b->n_selectors ||

@@ -3,11 +3,13 @@
  * TUN device per gateway (see README.md in this directory).
  *
  *   outbound: TUN -> CHILD SA whose selectors hold (src, dst) -> esp_encap
- *             -> ESP-in-UDP over the daemon's 4500 socket (dp->udp_send)
- *             when the SA is encapsulated, else plain ESP on a raw socket
- *   inbound:  4500 hand-off (esp_input) or the raw socket -> SPI lookup ->
- *             esp_decap (replay, ICV, padding) -> inside the SA's
- *             selectors? -> TUN
+ *             -> queued: ESP-in-UDP for the daemon's 4500 socket
+ *             (dp->udp_path) when the SA is encapsulated, else plain ESP
+ *             for a raw socket -> one sendmmsg per socket (UDP GSO runs)
+ *   inbound:  4500 hand-off (esp_input, a recvmmsg batch ended by
+ *             esp_flush) or the raw socket -> SPI lookup -> esp_decap
+ *             (replay, ICV, padding) -> inside the SA's selectors? -> TUN
+ *             (TCP runs coalesced per batch)
  *
  * Rekeys (make-before-break): a new pair is usable inbound at install; the
  * outbound side prefers SAs the peer already sends on, newest first, so the
@@ -105,11 +107,12 @@ struct us_priv {
     uint64_t next_order;
     uint64_t unknown_spi, raw_errors;
     /* one set of buffers: the loop runs one source at a time, and an
-     * outbound batch is flushed before on_tun() returns */
+     * outbound batch is flushed before on_tun() returns; ESP-in-UDP and
+     * plain ESP share it (each packet names its socket) */
     struct esp_batch io;
     struct us_tun *reading;               /* the TUN on_tun() is cutting up */
     uint8_t frame[ESP_GSO_FRAME_MAX];     /* one TUN read: up to 64 KiB of TSO */
-    struct esp_gro gro;                   /* inbound coalescing, per raw batch */
+    struct esp_gro gro;                   /* inbound coalescing, per receive batch */
 };
 
 static struct us_child *uc_of(const struct dp_child *c)
@@ -298,26 +301,52 @@ static struct us_child *outbound_sa(const struct us_tun *t, const struct esp_ip_
     return best;
 }
 
-/* esp_batch_flush()'s verdict on one queued packet. */
-static void raw_sent(void *arg, void *tag, int err)
+/* esp_batch_flush()'s verdict on one queued packet (aux: the 4500
+ * socket's owner, whose counters learn about ESP-in-UDP). */
+static void out_sent(void *arg, void *tag, void *aux, size_t octets, int err)
 {
-    struct us_priv *p = arg;
+    struct dp *dp = arg;
     struct us_child *u = tag;
+    if (aux && dp->udp_sent)
+        dp->udp_sent(dp->udp_send_arg, aux, octets, err);
     if (err < 0)
+        u->send_errors++;
+    else
+        mark_active(dp->priv, u, false);
+}
+
+static void flush_out(struct dp *dp)
+{
+    struct us_priv *p = dp->priv;
+    if (p->io.n)
+        esp_batch_flush(&p->io, out_sent, dp);
+}
+
+/* ESP-in-UDP of c in pkt: queued for the owner's 4500 socket when it
+ * tells us which (dp->udp_path), else sent at once (dp->udp_send). */
+static void output_udp(struct dp *dp, struct us_child *u, const uint8_t *pkt, size_t n)
+{
+    struct us_priv *p = dp->priv;
+    const struct dp_child *c = u->c;
+    if (dp->udp_path) {
+        struct dp_udp_path path;
+        if (dp->udp_path(dp->udp_send_arg, c, &path) < 0) {
+            u->send_errors++; /* no 4500 socket (counted by its owner too) */
+            return;
+        }
+        esp_batch_queue(&p->io, path.fd, true, pkt, n, path.pktinfo ? &c->local : NULL,
+                        &c->remote, u, path.owner);
+        return;
+    }
+    int r = dp->udp_send ? dp->udp_send(dp->udp_send_arg, c, pkt, n) : -ENOTCONN;
+    if (r < 0)
         u->send_errors++;
     else
         mark_active(p, u, false);
 }
 
-static void flush_raw(struct us_priv *p, struct us_tun *t)
-{
-    if (p->io.n && t->raw)
-        esp_batch_flush(&p->io, t->raw->fd, raw_sent, p);
-}
-
-/* The inner packet of len octets in slot p->io.n: encapsulated in place;
- * plain ESP stays queued in the slot (the caller flushes), ESP-in-UDP
- * leaves at once through the daemon's 4500 socket. */
+/* The inner packet of len octets in slot p->io.n: encapsulated in place
+ * and queued in the slot (the caller flushes). */
 static void output(struct dp *dp, struct us_tun *t, size_t len)
 {
     struct us_priv *p = dp->priv;
@@ -337,15 +366,17 @@ static void output(struct dp *dp, struct us_tun *t, size_t len)
                   ip.version == 4 ? ESP_NH_IPV4 : ESP_NH_IPV6, &n) != ESP_OK)
         return; /* counted in esp.ctr */
     counted(dp, c);
-    if (!c->encap) {
-        esp_batch_queue_v4(&p->io, pkt, n, c->local.addr, c->remote.addr, u);
+    if (c->encap) {
+        output_udp(dp, u, pkt, n);
         return;
     }
-    int r = dp->udp_send ? dp->udp_send(dp->udp_send_arg, c, pkt, n) : -ENOTCONN;
-    if (r < 0)
+    if (!t->raw) {
         u->send_errors++;
-    else
-        mark_active(p, u, false);
+        return;
+    }
+    struct ike_addr to = c->remote;
+    to.port = 0; /* raw IP: no port */
+    esp_batch_queue(&p->io, t->raw->fd, false, pkt, n, &c->local, &to, u, NULL);
 }
 
 /* esp_gso_split()'s sink: segments go straight into the batch slots. */
@@ -353,7 +384,7 @@ static uint8_t *tun_slot(void *arg, size_t *cap)
 {
     struct us_priv *p = arg;
     if (p->io.n == ESP_BATCH)
-        flush_raw(p, p->reading);
+        flush_out(p->reading->dp);
     *cap = ESP_BATCH_INNER_MAX;
     return esp_batch_inner(&p->io, p->io.n);
 }
@@ -386,16 +417,16 @@ static void on_tun(evutil_socket_t fd, short what, void *arg)
         else
             packets += k;
     }
-    flush_raw(p, t);
+    flush_out(t->dp);
     p->reading = NULL;
 }
 
 /* ---- inbound -------------------------------------------------------------- */
 
 /* pkt (writable, with room for the TUN's header in front of it) is an
- * ESP packet from remote. batch: part of a receive batch, whose TCP
- * segments may be coalesced (the caller flushes p->gro at its end). */
-static void input(struct dp *dp, uint8_t *pkt, size_t len, bool batch)
+ * ESP packet from remote, part of a receive batch whose TCP segments may
+ * be coalesced (the caller flushes p->gro at its end). */
+static void input(struct dp *dp, uint8_t *pkt, size_t len)
 {
     struct us_priv *p = dp->priv;
     uint32_t spi = esp_packet_spi(pkt, len);
@@ -429,35 +460,36 @@ static void input(struct dp *dp, uint8_t *pkt, size_t len, bool batch)
     }
     /* the TUN's header goes where the ESP header was (>= 16 octets);
      * a failed write of a coalesced run is billed to the SA at hand */
-    int r;
-    if (batch) {
-        r = esp_gro_write(&p->gro, u->tun->fd, inner, ilen);
-    } else {
-        uint8_t *frame = inner - ESP_VNET_HDR_LEN;
-        esp_gso_rx_hdr(frame);
-        ssize_t w = write(u->tun->fd, frame, ilen + ESP_VNET_HDR_LEN);
-        r = w == (ssize_t)(ilen + ESP_VNET_HDR_LEN) ? 0 : -EIO;
-    }
-    if (r < 0) {
+    if (esp_gro_write(&p->gro, u->tun->fd, inner, ilen) < 0) {
         u->tun_errors++;
         u->tun->write_errors++;
     }
     counted(dp, c);
 }
 
+/* ESP-in-UDP from the 4500 socket, one of a receive batch: TCP segments
+ * are held back for coalescing until us_esp_flush() ends the batch. */
 static void us_esp_input(struct dp *dp, const uint8_t *data, size_t len,
                          const struct ike_addr *local, const struct ike_addr *remote)
 {
     (void)local, (void)remote;
     struct us_priv *p = dp->priv;
-    /* headroom for the TUN's header in front of what decapsulates */
+    /* decapsulated in place here, with headroom for the TUN's header in
+     * front (the socket's buffer is the caller's; a coalesced segment is
+     * copied out of this one before the next datagram comes) */
     uint8_t *pkt = p->io.buf[0] + ESP_VNET_HDR_LEN;
     if (len > sizeof(p->io.buf[0]) - ESP_VNET_HDR_LEN) {
         dp->esp_in_dropped++;
         return;
     }
     memcpy(pkt, data, len);
-    input(dp, pkt, len, false);
+    input(dp, pkt, len);
+}
+
+static void us_esp_flush(struct dp *dp)
+{
+    struct us_priv *p = dp->priv;
+    (void)esp_gro_flush(&p->gro); /* counted in p->gro.write_errors */
 }
 
 static void on_raw4(evutil_socket_t fd, short what, void *arg)
@@ -481,7 +513,7 @@ static void on_raw4(evutil_socket_t fd, short what, void *arg)
             p->raw_errors++;
             continue;
         }
-        input(dp, b + ihl, len - ihl, true);
+        input(dp, b + ihl, len - ihl);
     }
     p->io.n = 0;
     (void)esp_gro_flush(&p->gro); /* counted in p->gro.write_errors */
@@ -742,6 +774,7 @@ static void us_close(struct dp *dp)
     struct us_priv *p = dp->priv;
     if (!p)
         return;
+    (void)esp_gro_flush(&p->gro); /* a batch's end the caller never sent */
     while (p->tuns) {
         struct us_tun *t = p->tuns;
         p->tuns = t->next;
@@ -778,6 +811,10 @@ static int us_open(struct dp *dp, char *err, size_t errlen)
     TAILQ_INIT(&p->dirty);
     TAILQ_INIT(&p->due);
     esp_gro_init(&p->gro);
+    /* UDP GSO for ESP-in-UDP unless HAIKED_UDP_GSO=0 (for measuring the
+     * batching without it); a kernel that refuses it turns it off. */
+    const char *gso = getenv("HAIKED_UDP_GSO");
+    esp_batch_init(&p->io, !(gso && !strcmp(gso, "0")));
     p->tick = event_new(dp->base, -1, 0, on_tick, dp);
     p->ctr_timer = event_new(dp->base, -1, 0, on_ctr_timer, dp);
     p->report_ev = event_new(dp->base, -1, 0, on_report, dp);
@@ -802,4 +839,5 @@ const struct dp_backend_ops dp_userspace_ops = {
     .counters = us_counters,
     .set_seq = us_set_seq,
     .esp_input = us_esp_input,
+    .esp_flush = us_esp_flush,
 };

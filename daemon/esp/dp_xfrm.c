@@ -7,7 +7,9 @@
  *
  * Requests go over one synchronous netlink socket (the kernel answers at
  * once); async AE and EXPIRE events come on a second one, watched by the
- * daemon's event loop (dp_xfrm_ae.c).
+ * daemon's event loop (dp_xfrm_ae.c). Both exist once per network
+ * namespace in use: a pair goes into its gateway's VDOM's namespace
+ * (dp_xfrm_netns.c).
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -15,19 +17,14 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <linux/netlink.h>
-#include <netlink/attr.h>
-#include <netlink/errno.h>
-#include <netlink/handlers.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
 #include <openssl/crypto.h>
-#include <sys/socket.h>
 
 #include <ike/const.h>
 
 #include "config/config.h"
 #include "dp_xfrm.h"
+#include "dp_xfrm_netns.h"
+#include "dp_xfrm_vti.h"
 #include "gateway.h"
 
 #define XF_ETIMER_DEFAULT_MS 1000 /* AE timer without a time cadence: DPD activity */
@@ -85,23 +82,27 @@ static void out_index_remove(struct dp *dp, struct xf_child *x)
         }
 }
 
-struct xf_child *xf_find(struct dp *dp, uint32_t spi, const struct ike_addr *dst, bool *inbound)
+/* Two VDOMs may use the same addresses, and the peers pick the outbound
+ * SPIs: an event names a pair only together with its namespace. */
+struct xf_child *xf_find(struct dp *dp, const struct xf_ns *ns, uint32_t spi,
+                         const struct ike_addr *dst, bool *inbound)
 {
     struct xf_priv *p = dp->priv;
     struct dp_child *c = dp_child_find(dp, spi);
-    if (c && xf_of(c) && same_host(&xf_of(c)->in.dst, dst)) {
+    if (c && xf_of(c) && xf_ns_of(dp, xf_of(c)) == ns && same_host(&xf_of(c)->in.dst, dst)) {
         *inbound = true;
         return xf_of(c);
     }
     *inbound = false;
     if (p->out_index) {
         for (struct xf_child *x = p->out_index[out_slot(p, spi)]; x; x = x->out_next)
-            if (x->out.spi == spi && same_host(&x->out.dst, dst))
+            if (x->out.spi == spi && xf_ns_of(dp, x) == ns && same_host(&x->out.dst, dst))
                 return x;
         return NULL;
     }
     TAILQ_FOREACH(c, &dp->children, all_link)
-    if (xf_of(c) && xf_of(c)->out.spi == spi && same_host(&xf_of(c)->out.dst, dst))
+    if (xf_of(c) && xf_of(c)->out.spi == spi && xf_ns_of(dp, xf_of(c)) == ns &&
+        same_host(&xf_of(c)->out.dst, dst))
         return xf_of(c);
     return NULL;
 }
@@ -227,15 +228,15 @@ static void tunnel_unlink(struct xf_priv *p, struct xf_child *x)
 /* Loops o over the other installed pairs of x's tunnel. */
 #define FOR_SIBLINGS(p, x, o)                                                                      \
     for (struct xf_child *o = (p)->tun_index[tunnel_hash((x)->c)]; o; o = o->tun_next)             \
-        if (o != (x) && o->reqid == (x)->reqid && same_tunnel(o->c, (x)->c))
+        if (o != (x) && o->ns == (x)->ns && o->reqid == (x)->reqid && same_tunnel(o->c, (x)->c))
 
 /* A rekey (or a reauthentication) of the same tunnel keeps the reqid, so
  * the shared policies' template matches the new states too. */
-static uint32_t reqid_for(struct dp *dp, const struct dp_child *c)
+static uint32_t reqid_for(struct dp *dp, const struct dp_child *c, const struct xf_ns *ns)
 {
     struct xf_priv *p = dp->priv;
     for (struct xf_child *o = p->tun_index[tunnel_hash(c)]; o; o = o->tun_next)
-        if (same_tunnel(o->c, c))
+        if (o->ns == ns && same_tunnel(o->c, c))
             return o->reqid;
     if (++p->next_reqid == 0)
         p->next_reqid = 1;
@@ -267,11 +268,12 @@ static void state_params(struct dp *dp, const struct xf_child *x, const struct x
 static void delete_states(struct dp *dp, struct xf_child *x)
 {
     struct xf_priv *p = dp->priv;
+    struct xf_ns *ns = xf_ns_of(dp, x);
     char e[160];
     if (x->out.installed)
-        (void)xf_sa_delete(p, x->out.spi, &x->out.dst, e, sizeof(e));
+        (void)xf_sa_delete(p, ns, x->out.spi, &x->out.dst, e, sizeof(e));
     if (x->in.installed)
-        (void)xf_sa_delete(p, x->in.spi, &x->in.dst, e, sizeof(e));
+        (void)xf_sa_delete(p, ns, x->in.spi, &x->in.dst, e, sizeof(e));
     x->in.installed = x->out.installed = false;
 }
 
@@ -294,12 +296,13 @@ static int add_states(struct dp *dp, struct xf_child *x, const struct ike_child_
         return -1;
     p->etimer_ms = dp->counter_event_ms ? dp->counter_event_ms : XF_ETIMER_DEFAULT_MS;
     struct xf_sa_params sp;
+    struct xf_ns *ns = xf_ns_of(dp, x);
     state_params(dp, x, &x->in, &x->alg, &ex->encr_in, &ex->integ_in, &sp);
-    if (xf_sa_add(p, &sp, err, errlen) < 0)
+    if (xf_sa_add(p, ns, &sp, err, errlen) < 0)
         return -1;
     x->in.installed = true;
     if (!p->hz) /* sets the timer of this first state right once HZ is known */
-        xf_learn_hz(dp, &x->in);
+        xf_learn_hz(dp, ns, &x->in);
     if (has_active_sibling(dp, x)) {
         x->encr_out = ex->encr_out;
         x->integ_out = ex->integ_out;
@@ -308,7 +311,7 @@ static int add_states(struct dp *dp, struct xf_child *x, const struct ike_child_
         return 0;
     }
     state_params(dp, x, &x->out, &x->alg, &ex->encr_out, &ex->integ_out, &sp);
-    if (xf_sa_add(p, &sp, err, errlen) < 0) {
+    if (xf_sa_add(p, ns, &sp, err, errlen) < 0) {
         delete_states(dp, x);
         return -1;
     }
@@ -325,7 +328,7 @@ int xf_out_activate(struct dp *dp, struct xf_child *x)
     state_params(dp, x, &x->out, &x->alg, &x->encr_out, &x->integ_out, &sp);
     sp.oseq = x->out.seq; /* a set_seq() while deferred */
     char err[192];
-    if (xf_sa_add(p, &sp, err, sizeof(err)) < 0) {
+    if (xf_sa_add(p, xf_ns_of(dp, x), &sp, err, sizeof(err)) < 0) {
         p->activate_failures++; /* the old pair keeps carrying traffic */
         return -1;
     }
@@ -368,7 +371,14 @@ static int xf_install(struct dp *dp, struct dp_child *c, const struct ike_child_
         return -1;
     }
     x->c = c;
-    x->reqid = reqid_for(dp, c);
+    /* the gateway's VDOM's namespace: states, policies, routes and their
+     * events all live there (a reference, dropped in xf_remove) */
+    x->ns = xf_ns_get(dp, xf_netns_of(c), err, errlen);
+    if (!x->ns) {
+        free_child(x);
+        return -1;
+    }
+    x->reqid = reqid_for(dp, c, x->ns);
     x->in = (struct xf_dir){.spi = ex->spi_in, .src = c->remote, .dst = c->local};
     x->out = (struct xf_dir){.spi = ex->spi_out, .src = c->local, .dst = c->remote};
     const struct cfg_selector *sel = xf_selector_of(c);
@@ -376,6 +386,8 @@ static int xf_install(struct dp *dp, struct dp_child *c, const struct ike_child_
         x->lim = (struct dp_limits){sel->lifetime.soft_bytes, sel->lifetime.hard_bytes,
                                     sel->lifetime.soft_packets, sel->lifetime.hard_packets};
     c->backend = x; /* xf_find() during install sees it */
+    if (xf_vti_attach(dp, x, err, errlen) < 0) /* route-based: its device; x->mark */
+        goto fail;
     if (add_states(dp, x, ex, err, errlen) < 0)
         goto fail;
     if (xf_policies_install(dp, x, err, errlen) < 0) {
@@ -392,6 +404,7 @@ static int xf_install(struct dp *dp, struct dp_child *c, const struct ike_child_
     return 0;
 fail:
     c->backend = NULL;
+    xf_ns_put(dp, x->ns);
     free_child(x);
     return -1;
 }
@@ -413,6 +426,7 @@ static void xf_remove(struct dp *dp, struct dp_child *c)
     xf_policies_remove(dp, x);
     xf_routes_remove(dp, x);
     c->backend = NULL;
+    xf_ns_put(dp, x->ns); /* the last pair of a VDOM's namespace closes its sockets */
     free_child(x);
 }
 
@@ -438,47 +452,12 @@ static int xf_set_seq_op(struct dp *dp, struct dp_child *c, uint64_t seq_out,
 
 /* ---- open / close ------------------------------------------------------------ */
 
-/* The kernel's own words for a refused request (extended ACK): libnl maps
- * errno to coarser codes and drops the text. NL_STOP: libnl returns the
- * error as usual. */
-static int on_cmd_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
-{
-    (void)nla;
-    struct xf_priv *p = arg;
-    p->last_errno = -e->error;
-    p->last_ext[0] = '\0';
-    const struct nlmsghdr *h = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
-    if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
-        return NL_STOP;
-    size_t off = sizeof(*e);
-    if (!(h->nlmsg_flags & NLM_F_CAPPED))
-        off += e->msg.nlmsg_len >= NLMSG_HDRLEN ? e->msg.nlmsg_len - NLMSG_HDRLEN : 0;
-    off = NLA_ALIGN(off);
-    size_t total = h->nlmsg_len >= NLMSG_HDRLEN ? h->nlmsg_len - NLMSG_HDRLEN : 0;
-    if (off >= total)
-        return NL_STOP;
-    struct nlattr *a;
-    int rem;
-    nla_for_each_attr(a, (struct nlattr *)((char *)e + off), (int)(total - off), rem)
-    {
-        if (nla_type(a) == NLMSGERR_ATTR_MSG && nla_len(a) > 0) {
-            size_t n = (size_t)nla_len(a);
-            if (n >= sizeof(p->last_ext))
-                n = sizeof(p->last_ext) - 1;
-            memcpy(p->last_ext, nla_data(a), n);
-            p->last_ext[n] = '\0';
-            p->last_ext[strcspn(p->last_ext, "\n")] = '\0';
-        }
-    }
-    return NL_STOP;
-}
-
 static void xf_close(struct dp *dp)
 {
     struct xf_priv *p = dp->priv;
     if (!p)
         return;
-    xf_ev_close(dp);
+    xf_vti_close(dp);
     /* dp_close() removed every pair; whatever is left is a leak to report
      * by freeing it (the kernel objects went with their pairs) */
     for (size_t i = 0; p->pol_index && i < XF_BUCKETS; i++)
@@ -489,19 +468,11 @@ static void xf_close(struct dp *dp)
         }
     free(p->pol_index);
     free(p->tun_index);
-    while (p->routes) {
-        struct xf_route *n = p->routes->next;
-        free(p->routes);
-        p->routes = n;
-    }
+    xf_ns_close_all(dp);
     if (p->tick)
         event_free(p->tick);
     if (p->report_ev)
         event_free(p->report_ev);
-    if (p->cmd)
-        nl_socket_free(p->cmd);
-    if (p->rt)
-        nl_socket_free(p->rt);
     free(p->out_index);
     free(p);
     dp->priv = NULL;
@@ -515,30 +486,20 @@ static int xf_open(struct dp *dp, char *err, size_t errlen)
         return -1;
     }
     dp->priv = p;
-    p->cmd = nl_socket_alloc();
     p->pol_index = calloc(XF_BUCKETS, sizeof(*p->pol_index));
     p->tun_index = calloc(XF_BUCKETS, sizeof(*p->tun_index));
     p->tick = event_new(dp->base, -1, EV_PERSIST, on_tick, dp);
     p->report_ev = event_new(dp->base, -1, 0, on_report, dp);
     struct timeval sec = {1, 0};
-    if (!p->cmd || !p->pol_index || !p->tun_index || !p->tick || !p->report_ev ||
+    if (!p->pol_index || !p->tun_index || !p->tick || !p->report_ev ||
         event_add(p->tick, &sec) < 0) {
         snprintf(err, errlen, "out of memory");
         xf_close(dp);
         return -1;
     }
-    int r = nl_connect(p->cmd, NETLINK_XFRM);
-    if (r < 0) {
-        snprintf(err, errlen, "XFRM netlink: %s (is xfrm_user available?)", nl_geterror(r));
-        xf_close(dp);
-        return -1;
-    }
-    int one = 1; /* best effort: older kernels just send no text */
-    (void)setsockopt(nl_socket_get_fd(p->cmd), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-    struct nl_cb *cb = nl_socket_get_cb(p->cmd); /* a reference */
-    nl_cb_err(cb, NL_CB_CUSTOM, on_cmd_err, p);
-    nl_cb_put(cb);
-    if (xf_ev_open(dp, err, errlen) < 0) {
+    /* the daemon's own namespace at once: no XFRM at all fails here, not
+     * at the first CHILD SA; a VDOM's opens with its first pair */
+    if (xf_ns_open_root(dp, err, errlen) < 0) {
         xf_close(dp);
         return -1;
     }
@@ -554,4 +515,5 @@ const struct dp_backend_ops dp_xfrm_ops = {
     .counters = xf_counters,
     .set_seq = xf_set_seq_op,
     .esp_input = NULL, /* inbound ESP is the kernel's */
+    .gateway_removed = xf_vti_gateway_removed,
 };

@@ -9,6 +9,8 @@
  *   dp_xfrm_policy.c  traffic selectors -> in/out/fwd policies, shared by refcount
  *   dp_xfrm_ae.c      GETSA counters, NEWAE (set_seq), the AE/EXPIRE event socket
  *   dp_xfrm_route.c   add-route: routes to the remote selectors (policy-based)
+ *   dp_xfrm_netns.c   the netlink sockets of each network namespace (VDOMs)
+ *   dp_xfrm_vti.c     route-based gateways: a VTI device each, marks on the policies
  */
 #ifndef HAIKED_DP_XFRM_H
 #define HAIKED_DP_XFRM_H
@@ -27,6 +29,8 @@ struct nl_msg;
 struct event;
 struct xfrmnl_sa;
 struct xfrmnl_sp;
+struct xf_ns; /* dp_xfrm_netns.h */
+struct xf_vti; /* dp_xfrm_vti.h */
 
 /* ---- algorithms (dp_xfrm_alg.c) ------------------------------------------ */
 
@@ -81,9 +85,11 @@ struct xf_sa_params {
 /* dp_xfrm_state.c */
 int xf_sa_build(const struct xf_sa_params *p, struct xfrmnl_sa **out, char *err, size_t errlen);
 struct xf_priv;
-int xf_sa_add(struct xf_priv *xp, const struct xf_sa_params *p, char *err, size_t errlen);
-int xf_sa_delete(struct xf_priv *xp, uint32_t spi, const struct ike_addr *dst, char *err,
-                 size_t errlen);
+/* In namespace ns (its cmd socket); refusals are recorded in xp. */
+int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p, char *err,
+              size_t errlen);
+int xf_sa_delete(struct xf_priv *xp, struct xf_ns *ns, uint32_t spi, const struct ike_addr *dst,
+                 char *err, size_t errlen);
 /* The replay window the kernel gets for a configured one (see the .c). */
 uint32_t xf_replay_window(uint32_t configured, bool esn);
 /* Bitmap length (32-bit words) for a window. */
@@ -129,6 +135,8 @@ struct xf_pol {
     int dir;
     uint32_t reqid;
     struct ike_addr tsrc, tdst; /* the template's tunnel endpoints */
+    struct xf_ns *ns;           /* the namespace it is installed in */
+    uint32_t mark;              /* XFRMA_MARK (route-based: the VTI's key), 0 = none */
     unsigned refs;
 };
 
@@ -155,10 +163,13 @@ uint32_t xf_hash(uint32_t h, const void *data, size_t len);
 
 struct xf_child {
     struct dp_child *c;
+    struct xf_ns *ns; /* where its states, policies and routes are (a reference) */
     uint32_t reqid;
     struct xf_dir in, out;
     struct xf_child *out_next; /* xf_priv.out_index chain */
     struct xf_child *tun_next; /* xf_priv.tun_index chain (same tunnel hash) */
+    struct xf_vti *vti;        /* route-based: its gateway's device (dp_xfrm_vti.h) */
+    uint32_t mark;             /* of its policies: the device's key; 0 = policy-based */
     struct xf_pol **pols;      /* the policies this pair holds a reference on */
     size_t n_pols;
     struct xf_route **routes;
@@ -178,10 +189,9 @@ struct xf_child {
 };
 
 struct xf_priv {
-    struct nl_sock *cmd; /* requests (acked, answered at once) */
-    struct nl_sock *ev;  /* XFRMNLGRP_AEVENTS + XFRMNLGRP_EXPIRE, non-blocking */
-    struct nl_sock *rt;  /* rtnetlink for add-route; NULL until needed */
-    struct event *ev_read;
+    struct xf_ns *root; /* the daemon's own namespace (sockets: dp_xfrm_netns.h) */
+    struct xf_ns *nss;  /* every open namespace, root included */
+    struct xf_vti *vtis; /* route-based gateways' devices (dp_xfrm_vti.c) */
     struct event *tick;      /* activity reports, once a second */
     struct event *report_ev; /* limit reports, at the next loop turn */
     unsigned hz;             /* kernel HZ (learnt, see dp_xfrm_ae.c); 0 = unknown */
@@ -190,17 +200,17 @@ struct xf_priv {
     uint32_t next_reqid;
     struct xf_pol **pol_index; /* XF_BUCKETS chains by (direction, selector) */
     struct xf_child **tun_index; /* XF_BUCKETS chains by tunnel (xf_tunnel_hash) */
-    struct xf_route *routes;
     struct xf_child **out_index; /* by outbound SPI */
     size_t out_index_size;       /* power of two */
     uint64_t ev_msgs, ev_unknown, ev_errors, ev_overruns, ae_events, expires;
     uint64_t deferred, activated, activate_failures;
-    /* The last refusal on cmd (errno and extended-ACK text), see on_cmd_err. */
+    /* The last refusal on a cmd socket (errno and extended-ACK text), see
+     * on_cmd_err in dp_xfrm_netns.c. */
     int last_errno;
     char last_ext[128];
 };
 
-/* Before each request on xf_priv.cmd: forget the last refusal. */
+/* Before each request on a cmd socket: forget the last refusal. */
 static inline void xf_cmd_begin(struct xf_priv *p)
 {
     p->last_errno = 0;
@@ -221,8 +231,9 @@ int xf_routes_install(struct dp *dp, struct xf_child *x, char *err, size_t errle
 void xf_routes_remove(struct dp *dp, struct xf_child *x);
 
 /* dp_xfrm_ae.c */
-int xf_ev_open(struct dp *dp, char *err, size_t errlen);
-void xf_ev_close(struct dp *dp);
+/* The event socket of ns, opened inside it and watched on the loop. */
+int xf_ev_open(struct xf_ns *ns, char *err, size_t errlen);
+void xf_ev_close(struct xf_ns *ns);
 /* GETSA of both directions into x->in / x->out; -1 if neither answered. */
 int xf_read_counters(struct dp *dp, struct xf_child *x);
 void xf_fill_counters(struct dp_child *c);
@@ -230,7 +241,7 @@ int xf_set_seq(struct dp *dp, struct xf_child *x, uint64_t seq_out, uint64_t rep
                size_t errlen);
 /* The ETIMER value to install for ms, learning HZ on the first SA. */
 uint32_t xf_etimer_for(const struct xf_priv *p, uint32_t ms);
-void xf_learn_hz(struct dp *dp, const struct xf_dir *d);
+void xf_learn_hz(struct dp *dp, struct xf_ns *ns, const struct xf_dir *d);
 /* Pure: HZ from a value written in jiffies and read back in 100 ms units. */
 unsigned xf_hz_from_readback(uint32_t written_jiffies, uint32_t read_deciseconds);
 /* Replay-state words <-> 64-bit sequence numbers (ESN high half). */
@@ -242,8 +253,9 @@ int xf_out_activate(struct dp *dp, struct xf_child *x);
 /* Activates the deferred successors of x (same tunnel), before x stops. */
 void xf_out_successors(struct dp *dp, struct xf_child *x);
 
-/* dp_xfrm.c: find the pair an event is about. */
-struct xf_child *xf_find(struct dp *dp, uint32_t spi, const struct ike_addr *dst, bool *inbound);
+/* dp_xfrm.c: find the pair an event of namespace ns is about. */
+struct xf_child *xf_find(struct dp *dp, const struct xf_ns *ns, uint32_t spi,
+                         const struct ike_addr *dst, bool *inbound);
 void xf_limit_reached(struct dp *dp, struct xf_child *x, bool hard);
 /* The selector config of c (lifetimes, add-route); NULL without an owner. */
 const struct cfg_selector *xf_selector_of(const struct dp_child *c);

@@ -6,9 +6,10 @@
  *   set_seq    XFRM_MSG_NEWAE with XFRMA_REPLAY_ESN_VAL: outbound oseq,
  *              inbound edge with everything below it marked seen
  *   events     a second socket in XFRMNLGRP_AEVENTS and XFRMNLGRP_EXPIRE on the
- *              daemon's loop: NEWAE (replay threshold / timer) refreshes
- *              the counters and raises the counter event; EXPIRE reports
- *              soft/hard byte and packet lifetimes
+ *              daemon's loop, one per namespace (dp_xfrm_netns.h): NEWAE
+ *              (replay threshold / timer) refreshes the counters and raises
+ *              the counter event; EXPIRE reports soft/hard byte and packet
+ *              lifetimes; both only for the pairs of that namespace
  *
  * The kernel stores XFRMA_ETIMER_THRESH as given, in jiffies, but reports
  * it in 100 ms units (xfrm_user.c: replay_maxage * 10 / HZ), and HZ is
@@ -30,6 +31,8 @@
 #include <netlink/xfrm/sa.h>
 
 #include "dp_xfrm.h"
+#include "dp_xfrm_netns.h"
+#include "esp_netns.h"
 
 #define XF_EV_RCVBUF    (4 << 20)
 #define XF_HZ_PROBE     100000u /* jiffies: exact in 100 ms units for HZ up to 10^4 */
@@ -104,11 +107,11 @@ static int read_dir(struct nl_sock *sk, struct xf_dir *d, bool inbound)
 
 int xf_read_counters(struct dp *dp, struct xf_child *x)
 {
-    struct xf_priv *p = dp->priv;
+    struct nl_sock *sk = xf_ns_of(dp, x)->cmd;
     int ok = 0;
-    if (x->in.installed && read_dir(p->cmd, &x->in, true) == 0)
+    if (x->in.installed && read_dir(sk, &x->in, true) == 0)
         ok++;
-    if (x->out.installed && read_dir(p->cmd, &x->out, false) == 0)
+    if (x->out.installed && read_dir(sk, &x->out, false) == 0)
         ok++;
     return ok ? 0 : -1;
 }
@@ -158,6 +161,7 @@ int xf_set_seq(struct dp *dp, struct xf_child *x, uint64_t seq_out, uint64_t rep
                size_t errlen)
 {
     struct xf_priv *p = dp->priv;
+    struct nl_sock *sk = xf_ns_of(dp, x)->cmd;
     if (!x->c->esn && (seq_out > UINT32_MAX || replay_edge > UINT32_MAX)) {
         snprintf(err, errlen, "SPI %08x: sequence numbers over 2^32 without ESN", x->in.spi);
         return -1;
@@ -165,14 +169,14 @@ int xf_set_seq(struct dp *dp, struct xf_child *x, uint64_t seq_out, uint64_t rep
     uint32_t w = xf_replay_window(dp->replay_window, x->c->esn);
     xf_cmd_begin(p);
     /* a deferred outbound state starts from it when added */
-    int r = x->out.installed ? set_replay(p->cmd, &x->out, w, seq_out, 0) : 0;
+    int r = x->out.installed ? set_replay(sk, &x->out, w, seq_out, 0) : 0;
     if (r < 0) {
         xf_nl_error(err, errlen, p, "setting the outbound sequence number of", x->out.spi, r);
         return -1;
     }
     x->out.seq = seq_out;
     xf_cmd_begin(p);
-    r = set_replay(p->cmd, &x->in, w, 0, replay_edge);
+    r = set_replay(sk, &x->in, w, 0, replay_edge);
     if (r < 0) {
         xf_nl_error(err, errlen, p, "setting the replay window of", x->in.spi, r);
         return -1;
@@ -258,23 +262,23 @@ static int put_etimer(struct nl_sock *sk, const struct xf_dir *d, uint32_t jiffi
 /* Once, on the first installed state d: write a probe, read it back,
  * and put the timer d should have had. HZ stays unknown (the guess is
  * used) if the kernel does not answer as expected. */
-void xf_learn_hz(struct dp *dp, const struct xf_dir *d)
+void xf_learn_hz(struct dp *dp, struct xf_ns *ns, const struct xf_dir *d)
 {
     struct xf_priv *p = dp->priv;
-    if (p->hz)
+    if (p->hz) /* HZ is the kernel's: one namespace tells for all */
         return;
     uint32_t back = 0;
     unsigned hz = 0;
-    if (put_etimer(p->cmd, d, XF_HZ_PROBE) == 0 && get_etimer(p->cmd, d, &back) == 0)
+    if (put_etimer(ns->cmd, d, XF_HZ_PROBE) == 0 && get_etimer(ns->cmd, d, &back) == 0)
         hz = xf_hz_from_readback(XF_HZ_PROBE, back);
     p->hz = hz ? hz : XF_HZ_GUESS;
     p->hz_learnt = hz != 0;
-    (void)put_etimer(p->cmd, d, xf_etimer_for(p, p->etimer_ms));
+    (void)put_etimer(ns->cmd, d, xf_etimer_for(p, p->etimer_ms));
 }
 
 /* ---- the event socket ---------------------------------------------------------- */
 
-static void on_newae(struct dp *dp, struct nlmsghdr *h)
+static void on_newae(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
 {
     struct xf_priv *p = dp->priv;
     /* xfrmnl_ae_parse dereferences the replay attribute unchecked */
@@ -295,7 +299,7 @@ static void on_newae(struct dp *dp, struct nlmsghdr *h)
     if (a && nl_addr_get_len(a) <= sizeof(dst.addr)) {
         dst.family = nl_addr_get_family(a) == AF_INET6 ? IKE_AF_INET6 : IKE_AF_INET;
         memcpy(dst.addr, nl_addr_get_binary_addr(a), nl_addr_get_len(a));
-        x = xf_find(dp, (uint32_t)xfrmnl_ae_get_spi(ae), &dst, &inbound);
+        x = xf_find(dp, ns, (uint32_t)xfrmnl_ae_get_spi(ae), &dst, &inbound);
     }
     if (!x) {
         p->ev_unknown++; /* not ours (another daemon's SA) or already gone */
@@ -343,7 +347,7 @@ static void on_newae(struct dp *dp, struct nlmsghdr *h)
     }
 }
 
-static void on_expire(struct dp *dp, struct nlmsghdr *h)
+static void on_expire(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
 {
     struct xf_priv *p = dp->priv;
     struct xfrmnl_sa *sa = NULL;
@@ -358,7 +362,7 @@ static void on_expire(struct dp *dp, struct nlmsghdr *h)
     if (a && nl_addr_get_len(a) <= sizeof(dst.addr) && xfrmnl_sa_get_proto(sa) == IPPROTO_ESP) {
         dst.family = nl_addr_get_family(a) == AF_INET6 ? IKE_AF_INET6 : IKE_AF_INET;
         memcpy(dst.addr, nl_addr_get_binary_addr(a), nl_addr_get_len(a));
-        x = xf_find(dp, (uint32_t)xfrmnl_sa_get_spi(sa), &dst, &inbound);
+        x = xf_find(dp, ns, (uint32_t)xfrmnl_sa_get_spi(sa), &dst, &inbound);
     }
     bool hard = xfrmnl_sa_is_hardexpiry_reached(sa);
     xfrmnl_sa_put(sa);
@@ -377,7 +381,8 @@ static void on_expire(struct dp *dp, struct nlmsghdr *h)
 
 static int on_ev_msg(struct nl_msg *msg, void *arg)
 {
-    struct dp *dp = arg;
+    struct xf_ns *ns = arg;
+    struct dp *dp = ns->dp;
     struct xf_priv *p = dp->priv;
     struct sockaddr_nl *src = nlmsg_get_src(msg);
     if (src && src->nl_pid != 0) { /* only the kernel speaks on these groups */
@@ -387,9 +392,9 @@ static int on_ev_msg(struct nl_msg *msg, void *arg)
     struct nlmsghdr *h = nlmsg_hdr(msg);
     p->ev_msgs++;
     if (h->nlmsg_type == XFRM_MSG_NEWAE)
-        on_newae(dp, h);
+        on_newae(dp, ns, h);
     else if (h->nlmsg_type == XFRM_MSG_EXPIRE)
-        on_expire(dp, h);
+        on_expire(dp, ns, h);
     return NL_OK;
 }
 
@@ -398,9 +403,9 @@ static int on_ev_msg(struct nl_msg *msg, void *arg)
 static void on_ev_read(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
-    struct dp *dp = arg;
-    struct xf_priv *p = dp->priv;
-    int r = nl_recvmsgs_default(p->ev);
+    struct xf_ns *ns = arg;
+    struct xf_priv *p = ns->dp->priv;
+    int r = nl_recvmsgs_default(ns->ev);
     if (r == -NLE_NOMEM || r == -NLE_MSG_OVERFLOW) {
         /* ENOBUFS: events were lost; the next counters() read is exact */
         p->ev_overruns++;
@@ -409,41 +414,46 @@ static void on_ev_read(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int xf_ev_open(struct dp *dp, char *err, size_t errlen)
+int xf_ev_open(struct xf_ns *ns, char *err, size_t errlen)
 {
-    struct xf_priv *p = dp->priv;
-    p->ev = nl_socket_alloc();
-    if (!p->ev) {
+    ns->ev = nl_socket_alloc();
+    if (!ns->ev) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    nl_socket_disable_seq_check(p->ev);
-    nl_socket_modify_cb(p->ev, NL_CB_VALID, NL_CB_CUSTOM, on_ev_msg, dp);
-    int r = nl_connect(p->ev, NETLINK_XFRM);
+    nl_socket_disable_seq_check(ns->ev);
+    nl_socket_modify_cb(ns->ev, NL_CB_VALID, NL_CB_CUSTOM, on_ev_msg, ns);
+    /* created inside the namespace: its groups carry that namespace's events */
+    int back, r = esp_netns_enter(ns->name, &back, err, errlen);
+    if (r < 0)
+        return -1;
+    r = nl_connect(ns->ev, NETLINK_XFRM);
+    esp_netns_leave(back);
     if (r >= 0)
-        r = nl_socket_add_memberships(p->ev, XFRMNLGRP_AEVENTS, XFRMNLGRP_EXPIRE, 0);
+        r = nl_socket_add_memberships(ns->ev, XFRMNLGRP_AEVENTS, XFRMNLGRP_EXPIRE, 0);
     if (r >= 0)
-        r = nl_socket_set_nonblocking(p->ev);
+        r = nl_socket_set_nonblocking(ns->ev);
     if (r < 0) {
-        snprintf(err, errlen, "XFRM event socket: %s", nl_geterror(r));
+        snprintf(err, errlen, "XFRM event socket%s%s: %s", ns->name[0] ? " in netns " : "",
+                 ns->name, nl_geterror(r));
         return -1;
     }
-    (void)nl_socket_set_buffer_size(p->ev, XF_EV_RCVBUF, 0); /* best effort */
-    p->ev_read = event_new(dp->base, nl_socket_get_fd(p->ev), EV_READ | EV_PERSIST, on_ev_read, dp);
-    if (!p->ev_read || event_add(p->ev_read, NULL) < 0) {
+    (void)nl_socket_set_buffer_size(ns->ev, XF_EV_RCVBUF, 0); /* best effort */
+    ns->ev_read =
+        event_new(ns->dp->base, nl_socket_get_fd(ns->ev), EV_READ | EV_PERSIST, on_ev_read, ns);
+    if (!ns->ev_read || event_add(ns->ev_read, NULL) < 0) {
         snprintf(err, errlen, "cannot watch the XFRM event socket");
         return -1;
     }
     return 0;
 }
 
-void xf_ev_close(struct dp *dp)
+void xf_ev_close(struct xf_ns *ns)
 {
-    struct xf_priv *p = dp->priv;
-    if (p->ev_read)
-        event_free(p->ev_read);
-    p->ev_read = NULL;
-    if (p->ev)
-        nl_socket_free(p->ev);
-    p->ev = NULL;
+    if (ns->ev_read)
+        event_free(ns->ev_read);
+    ns->ev_read = NULL;
+    if (ns->ev)
+        nl_socket_free(ns->ev);
+    ns->ev = NULL;
 }

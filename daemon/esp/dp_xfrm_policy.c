@@ -27,6 +27,7 @@
 #include <ike/const.h>
 
 #include "dp_xfrm.h"
+#include "dp_xfrm_netns.h"
 
 /* Blocks one TS side may split into, and selectors per pair overall. */
 #define XF_BLOCKS_MAX 32
@@ -362,6 +363,8 @@ static int pol_send(struct nl_sock *sk, const struct xf_pol *p)
         xf_sp_build(&p->sel, p->dir, xf_sel_priority(&p->sel), p->reqid, &p->tsrc, &p->tdst, &sp);
     if (r < 0)
         return r;
+    if (p->mark) /* route-based: only its VTI's lookups (okey/ikey) find it */
+        xfrmnl_sp_set_mark(sp, p->mark, UINT32_MAX);
     r = xfrmnl_sp_update(sk, sp, 0);
     xfrmnl_sp_put(sp);
     return r;
@@ -373,6 +376,8 @@ static int pol_delete(struct nl_sock *sk, const struct xf_pol *p)
     int r = xf_sp_build(&p->sel, p->dir, 0, 0, NULL, NULL, &sp);
     if (r < 0)
         return r;
+    if (p->mark) /* the mark is part of the policy's identity */
+        xfrmnl_sp_set_mark(sp, p->mark, UINT32_MAX);
     r = xfrmnl_sp_delete(sk, sp, 0);
     xfrmnl_sp_put(sp);
     return r == -NLE_OBJ_NOTFOUND ? 0 : r;
@@ -389,14 +394,17 @@ static struct xf_pol **pol_bucket(struct xf_priv *p, const struct xf_sel *sel, i
     return &p->pol_index[xf_hash(h, sel, sizeof(*sel)) % XF_BUCKETS];
 }
 
-static struct xf_pol *pol_acquire(struct dp *dp, const struct xf_sel *sel, int dir, uint32_t reqid,
-                                  const struct ike_addr *src, const struct ike_addr *dst,
-                                  uint32_t spi, char *err, size_t errlen)
+static struct xf_pol *pol_acquire(struct dp *dp, struct xf_ns *ns, const struct xf_sel *sel,
+                                  int dir, uint32_t reqid, const struct ike_addr *src,
+                                  const struct ike_addr *dst, uint32_t spi, uint32_t mark,
+                                  char *err, size_t errlen)
 {
     struct xf_priv *p = dp->priv;
     struct xf_pol **bucket = pol_bucket(p, sel, dir), *pol;
+    /* one kernel policy per (namespace, direction, selector) */
     for (pol = *bucket; pol; pol = pol->next)
-        if (pol->dir == dir && !memcmp(&pol->sel, sel, sizeof(*sel)))
+        if (pol->ns == ns && pol->dir == dir && pol->mark == mark &&
+            !memcmp(&pol->sel, sel, sizeof(*sel)))
             break;
     if (pol && pol->reqid == reqid && same_host(&pol->tsrc, src) && same_host(&pol->tdst, dst)) {
         pol->refs++;
@@ -413,8 +421,10 @@ static struct xf_pol *pol_acquire(struct dp *dp, const struct xf_sel *sel, int d
     want.reqid = reqid;
     want.tsrc = *src;
     want.tdst = *dst;
+    want.ns = ns;
+    want.mark = mark;
     xf_cmd_begin(p);
-    int r = pol_send(p->cmd, &want);
+    int r = pol_send(ns->cmd, &want);
     if (r < 0) {
         pol_error(err, errlen, p, "kernel refused the", &want, spi, r);
         if (fresh)
@@ -437,7 +447,7 @@ static void pol_release(struct dp *dp, struct xf_pol *pol)
     struct xf_priv *p = dp->priv;
     if (--pol->refs)
         return;
-    (void)pol_delete(p->cmd, pol); /* best effort: nothing to undo */
+    (void)pol_delete(pol->ns->cmd, pol); /* best effort: nothing to undo */
     for (struct xf_pol **pp = pol_bucket(p, &pol->sel, pol->dir); *pp; pp = &(*pp)->next)
         if (*pp == pol) {
             *pp = pol->next;
@@ -454,7 +464,9 @@ static int hold(struct dp *dp, struct xf_child *x, const struct xf_sel *sel, int
         snprintf(err, errlen, "too many policies");
         return -1;
     }
-    struct xf_pol *pol = pol_acquire(dp, sel, dir, x->reqid, src, dst, x->in.spi, err, errlen);
+    struct xf_pol *pol =
+        pol_acquire(dp, xf_ns_of(dp, x), sel, dir, x->reqid, src, dst, x->in.spi, x->mark, err,
+                    errlen);
     if (!pol)
         return -1;
     x->pols[x->n_pols++] = pol;

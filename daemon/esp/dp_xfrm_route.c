@@ -24,16 +24,26 @@
 #include <ike/const.h>
 
 #include "dp_xfrm.h"
+#include "dp_xfrm_netns.h"
+#include "dp_xfrm_vti.h"
 #include "esp_ip.h"
+#include "esp_netns.h"
 
 #define XF_ROUTE_BLOCKS 32
 
-/* A host address inside one of the local TSs of family. */
-static struct nl_addr *local_source(int family, const struct dp_child *c)
+/* A host address inside one of the local TSs of family, among the
+ * addresses of namespace ns (getifaddrs() asks the thread's namespace). */
+static struct nl_addr *local_source(int family, const struct dp_child *c, const struct xf_ns *ns)
 {
     struct ifaddrs *ifa = NULL;
     struct nl_addr *out = NULL;
-    if (getifaddrs(&ifa) < 0)
+    char e[128];
+    int back;
+    if (esp_netns_enter(ns->name, &back, e, sizeof(e)) < 0)
+        return NULL;
+    int r = getifaddrs(&ifa);
+    esp_netns_leave(back);
+    if (r < 0)
         return NULL;
     for (struct ifaddrs *i = ifa; i && !out; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != family)
@@ -118,6 +128,7 @@ static struct rtnl_route *build_route(const struct xf_route *k, const struct pat
 struct route_ctx {
     struct dp *dp;
     struct xf_child *x;
+    struct xf_ns *ns;
     struct path path;
     struct nl_addr *src;
     uint8_t family;
@@ -129,9 +140,9 @@ struct route_ctx {
 
 static struct xf_route *route_acquire(struct route_ctx *rc, const uint8_t *dst, unsigned plen)
 {
-    struct xf_priv *p = rc->dp->priv;
+    struct xf_ns *ns = rc->ns;
     size_t alen = rc->family == AF_INET ? 4 : 16;
-    for (struct xf_route *k = p->routes; k; k = k->next)
+    for (struct xf_route *k = ns->routes; k; k = k->next)
         if (k->family == rc->family && k->plen == plen && !memcmp(k->dst, dst, alen)) {
             k->refs++;
             return k;
@@ -143,7 +154,7 @@ static struct xf_route *route_acquire(struct route_ctx *rc, const uint8_t *dst, 
     memcpy(k->dst, dst, alen);
     k->plen = (uint8_t)plen;
     struct rtnl_route *r = build_route(k, &rc->path, rc->src);
-    int e = r ? rtnl_route_add(p->rt, r, NLM_F_CREATE | NLM_F_EXCL) : -NLE_NOMEM;
+    int e = r ? rtnl_route_add(ns->rt, r, NLM_F_CREATE | NLM_F_EXCL) : -NLE_NOMEM;
     if (r)
         rtnl_route_put(r);
     if (e < 0 && e != -NLE_EXIST) {
@@ -154,8 +165,8 @@ static struct xf_route *route_acquire(struct route_ctx *rc, const uint8_t *dst, 
     }
     k->owned = e >= 0; /* a route that was there before stays the admin's */
     k->refs = 1;
-    k->next = p->routes;
-    p->routes = k;
+    k->next = ns->routes;
+    ns->routes = k;
     return k;
 }
 
@@ -177,42 +188,35 @@ static void on_prefix(void *arg, const uint8_t *value, unsigned plen)
     rc->x->routes[rc->x->n_routes++] = k;
 }
 
-static int open_rt(struct xf_priv *p, char *err, size_t errlen)
-{
-    if (p->rt)
-        return 0;
-    p->rt = nl_socket_alloc();
-    int e = p->rt ? nl_connect(p->rt, NETLINK_ROUTE) : -NLE_NOMEM;
-    if (e < 0) {
-        snprintf(err, errlen, "rtnetlink: %s", nl_geterror(e));
-        if (p->rt)
-            nl_socket_free(p->rt);
-        p->rt = NULL;
-        return -1;
-    }
-    return 0;
-}
-
 int xf_routes_install(struct dp *dp, struct xf_child *x, char *err, size_t errlen)
 {
-    struct xf_priv *p = dp->priv;
+    if (x->vti) /* route-based: into its device, where they stay (dp_xfrm_vti.c) */
+        return xf_vti_routes(dp, x, err, errlen);
+    struct xf_ns *ns = xf_ns_of(dp, x); /* routes live in the pair's namespace */
     const struct dp_child *c = x->c;
-    if (open_rt(p, err, errlen) < 0)
+    if (xf_ns_open_rt(ns, err, errlen) < 0)
         return -1;
-    struct route_ctx rc = {
-        .dp = dp, .x = x, .cap = c->n_ts_remote * XF_ROUTE_BLOCKS, .errbuf = err, .errlen = errlen};
+    struct route_ctx rc = {.dp = dp,
+                           .x = x,
+                           .ns = ns,
+                           .cap = c->n_ts_remote * XF_ROUTE_BLOCKS,
+                           .errbuf = err,
+                           .errlen = errlen};
     x->routes = rc.cap ? calloc(rc.cap, sizeof(*x->routes)) : NULL;
     if (!x->routes) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (path_to_peer(p->rt, &c->remote, &rc.path, err, errlen) < 0)
+    if (path_to_peer(ns->rt, &c->remote, &rc.path, err, errlen) < 0) {
+        free(x->routes);
+        x->routes = NULL;
         return -1;
+    }
     for (size_t i = 0; i < c->n_ts_remote && !rc.err; i++) {
         const struct ike_ts_export *ts = &c->ts_remote[i];
         rc.family = ts->type == IKE_TS_IPV6_ADDR_RANGE ? AF_INET6 : AF_INET;
         nl_addr_put(rc.src);
-        rc.src = local_source(rc.family, c);
+        rc.src = local_source(rc.family, c, ns);
         xf_range_blocks(ts->start_addr, ts->end_addr, rc.family == AF_INET ? 4 : 16, on_prefix,
                         &rc);
     }
@@ -225,19 +229,18 @@ int xf_routes_install(struct dp *dp, struct xf_child *x, char *err, size_t errle
     return 0;
 }
 
-static void route_release(struct dp *dp, struct xf_route *k)
+static void route_release(struct xf_ns *ns, struct xf_route *k)
 {
-    struct xf_priv *p = dp->priv;
     if (--k->refs)
         return;
-    if (k->owned && p->rt) {
+    if (k->owned && ns->rt) {
         struct rtnl_route *r = build_route(k, NULL, NULL);
         if (r) {
-            (void)rtnl_route_delete(p->rt, r, 0); /* best effort: gone with its interface */
+            (void)rtnl_route_delete(ns->rt, r, 0); /* best effort: gone with its interface */
             rtnl_route_put(r);
         }
     }
-    for (struct xf_route **pp = &p->routes; *pp; pp = &(*pp)->next)
+    for (struct xf_route **pp = &ns->routes; *pp; pp = &(*pp)->next)
         if (*pp == k) {
             *pp = k->next;
             break;
@@ -248,7 +251,7 @@ static void route_release(struct dp *dp, struct xf_route *k)
 void xf_routes_remove(struct dp *dp, struct xf_child *x)
 {
     for (size_t i = 0; i < x->n_routes; i++)
-        route_release(dp, x->routes[i]);
+        route_release(xf_ns_of(dp, x), x->routes[i]);
     free(x->routes);
     x->routes = NULL;
     x->n_routes = 0;

@@ -19,6 +19,7 @@
 #include <ike/const.h>
 
 #include "dp_xfrm.h"
+#include "dp_xfrm_netns.h"
 
 /* XFRMA_REPLAY_ESN_VAL is limited to 4096 bits (XFRMA_REPLAY_ESN_MAX). */
 #define XF_REPLAY_MAX 4096
@@ -171,9 +172,10 @@ int xf_sa_build(const struct xf_sa_params *p, struct xfrmnl_sa **out, char *err,
     return 0;
 }
 
-int xf_sa_add(struct xf_priv *xp, const struct xf_sa_params *p, char *err, size_t errlen)
+int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p, char *err,
+              size_t errlen)
 {
-    struct nl_sock *sk = xp->cmd;
+    struct nl_sock *sk = ns->cmd;
     err[0] = '\0';
     xf_cmd_begin(xp);
     struct xfrmnl_sa *sa;
@@ -194,18 +196,18 @@ int xf_sa_add(struct xf_priv *xp, const struct xf_sa_params *p, char *err, size_
     if (r >= 0)
         r = nl_wait_for_ack(sk);
     if (r < 0) {
-        char what[96];
+        char what[96 + NET_NETNS_MAX];
         char a[IKE_ADDR_STR_MAX];
-        snprintf(what, sizeof(what), "kernel refused the state to %s,",
-                 ike_addr_str(p->dst, a, sizeof(a)));
+        snprintf(what, sizeof(what), "kernel refused the state to %s%s%s,",
+                 ike_addr_str(p->dst, a, sizeof(a)), ns->name[0] ? " in netns " : "", ns->name);
         xf_nl_error(err, errlen, xp, what, p->spi, r);
         return -1;
     }
     return 0;
 }
 
-int xf_sa_delete(struct xf_priv *xp, uint32_t spi, const struct ike_addr *dst, char *err,
-                 size_t errlen)
+int xf_sa_delete(struct xf_priv *xp, struct xf_ns *ns, uint32_t spi, const struct ike_addr *dst,
+                 char *err, size_t errlen)
 {
     xf_cmd_begin(xp);
     struct xfrmnl_sa *sa = xfrmnl_sa_alloc();
@@ -216,7 +218,7 @@ int xf_sa_delete(struct xf_priv *xp, uint32_t spi, const struct ike_addr *dst, c
         xfrmnl_sa_set_daddr(sa, d);
         xfrmnl_sa_set_spi(sa, spi);
         xfrmnl_sa_set_proto(sa, IPPROTO_ESP);
-        r = xfrmnl_sa_delete(xp->cmd, sa, 0);
+        r = xfrmnl_sa_delete(ns->cmd, sa, 0);
     }
     nl_addr_put(d);
     if (sa)

@@ -7,11 +7,13 @@
 #   tests/bench/esp.sh [BUILD_DIR]     (default: build/bench, Release)
 #
 # Environment: ESP_BENCH_SECONDS (5), ESP_BENCH_PAIRS ("haiked-charon
-# charon-charon haiked-haiked"), ESP_BENCH_SUITES ("gcm cbc"),
+# charon-charon haiked-haiked haiked-haiked-natt"; the last with
+# nattraversal "forced": ESP-in-UDP on 4500 as with every strongSwan peer),
+# ESP_BENCH_SUITES ("gcm cbc"),
 # BENCH_NICE (19: the machine is shared).
 # Output: "esp PAIR SUITE MBITS" and "cpu PAIR SUITE CPU-SECONDS-PER-GB"
 # (both daemons and both iperf3 ends)
-# lines, then haiked-haiked / charon-charon ratios per suite (throughput,
+# lines, then haiked-haiked(-natt) / charon-charon ratios per suite (throughput,
 # and CPU efficiency: charon's CPU per GB over haiked's, which a loaded
 # machine disturbs much less than throughput).
 #
@@ -46,9 +48,11 @@ echo "$out"
 echo "$out" | awk '$1 == "cpu" { c[$2 " " $3] = $4 }
     $1 == "esp" { v[$2 " " $3] = $4; s[$3] = 1 }
     END { for (x in s) if (v["charon-charon " x] > 0) {
-            if (v["haiked-haiked " x] != "")
-                printf "ratio haiked-haiked/charon-charon %s %.2f\n", x, v["haiked-haiked " x] / v["charon-charon " x]
-            if (c["haiked-haiked " x] > 0)
-                printf "efficiency haiked-haiked/charon-charon %s %.2f\n", x, c["charon-charon " x] / c["haiked-haiked " x]
+            split("haiked-haiked haiked-haiked-natt", hh, " ")
+            for (k = 1; k <= 2; k++) {
+                if (v[hh[k] " " x] != "")
+                    printf "ratio %s/charon-charon %s %.2f\n", hh[k], x, v[hh[k] " " x] / v["charon-charon " x]
+                if (c[hh[k] " " x] > 0)
+                    printf "efficiency %s/charon-charon %s %.2f\n", hh[k], x, c["charon-charon " x] / c[hh[k] " " x] }
             if (v["haiked-charon " x] != "")
                 printf "ratio haiked-charon/charon-charon %s %.2f\n", x, v["haiked-charon " x] / v["charon-charon " x] } }'

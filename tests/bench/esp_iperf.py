@@ -6,7 +6,9 @@
 
 pairs: haiked-charon (haiked initiator, charon kernel-libipsec responder:
 ESP-in-UDP), charon-charon (both kernel-libipsec), haiked-haiked (no NAT:
-plain ESP over haiked's raw socket).
+plain ESP over haiked's raw socket), haiked-haiked-natt (nattraversal
+"forced": ESP-in-UDP through both haikeds' 4500 sockets, the path every
+strongSwan peer uses).
 """
 
 import json
@@ -27,10 +29,10 @@ SUITES = {
 }
 
 
-def haiked(lab, gw_local, gw_remote, ike, esp, name, passive, id_l, id_r):
+def haiked(lab, gw_local, gw_remote, ike, esp, name, passive, id_l, id_r, natt="enable"):
     g = gateway("gw", gw_local.wan_ip, gw_remote.wan_ip, ike,
                 [selector("net", gw_local.lan_net, gw_remote.lan_net, esp, add_route=True)],
-                local_id=id_l, remote_id=id_r, passive=passive)
+                local_id=id_l, remote_id=id_r, passive=passive, nattraversal=natt)
     return Haiked(lab, gw_local.ns, name, [g], {"gw": scenario.PSK},
                   log_levels={"level": "info", "ike": "warn", "net": "warn",
                               "dataplane": "info"},
@@ -118,13 +120,18 @@ def run(pair, suite, secs):
             r.load_all()
             i.load_all()
             i.initiate("net")
-        else:
-            r = haiked(lab, gr, gi, ike, esp, "sun", True, scenario.ID_R, scenario.ID_I)
+        elif pair in ("haiked-haiked", "haiked-haiked-natt"):
+            natt = "forced" if pair.endswith("-natt") else "enable"
+            r = haiked(lab, gr, gi, ike, esp, "sun", True, scenario.ID_R, scenario.ID_I, natt)
             r.start()
-            i = haiked(lab, gi, gr, ike, esp, "moon", False, scenario.ID_I, scenario.ID_R)
+            i = haiked(lab, gi, gr, ike, esp, "moon", False, scenario.ID_I, scenario.ID_R, natt)
             i.start()
             i.wait_log(r"CHILD SA net installed")
             r.wait_log(r"CHILD SA net installed")
+            if natt == "forced" and not i.lines(r"CHILD SA net installed.*UDP-encapsulated"):
+                raise RuntimeError(f"{pair} {suite}: the CHILD SA is not UDP-encapsulated")
+        else:
+            raise ValueError(f"unknown pair {pair}")
         ping = gi.ns.exec("ping", "-c", "3", "-i", "0.2", "-W", "2", "-I", gi.lan_ip, gr.lan_ip,
                           check=False)
         if ping.returncode != 0:
@@ -140,7 +147,8 @@ def run(pair, suite, secs):
 
 def main():
     secs = int(os.environ.get("ESP_BENCH_SECONDS", "5"))
-    pairs = os.environ.get("ESP_BENCH_PAIRS", "haiked-charon charon-charon haiked-haiked").split()
+    pairs = os.environ.get("ESP_BENCH_PAIRS",
+                           "haiked-charon charon-charon haiked-haiked haiked-haiked-natt").split()
     suites = os.environ.get("ESP_BENCH_SUITES", "gcm cbc").split()
     for suite in suites:
         for pair in pairs:

@@ -13,6 +13,9 @@ next packets carry S+1, S+2, ... (B accepts them, ESN high half included:
 it is in the ICV); an inbound replay edge E makes A's kernel drop older
 packets as replays (counted by the kernel and by the backend alike) and
 accept newer ones; the backend's counters equal `ip -s xfrm state`.
+The "vdom" case runs uml_dp_seq in a third namespace with the pair owned by
+a gateway in a VDOM whose namespace is A: the same, worked from outside A
+(the backend's sockets opened inside A), and nothing in uml_dp_seq's own.
 """
 
 import json
@@ -110,10 +113,12 @@ def seq_lab(uml_lab):
     return uml_lab, binary
 
 
-@pytest.mark.parametrize("esn", [False, True], ids=["32-bit", "esn"])
-def test_set_seq_is_what_the_kernel_sends(seq_lab, esn):
+@pytest.mark.parametrize("esn,vdom", [(False, False), (True, False), (True, True)],
+                         ids=["32-bit", "esn", "esn-vdom"])
+def test_set_seq_is_what_the_kernel_sends(seq_lab, esn, vdom):
     lab, binary = seq_lab
     ga, gb = topo.gateway_pair(lab)
+    home = lab.netns("h") if vdom else ga.ns
     ga.ns.ip("route", "add", gb.lan_net, "dev", ga.wan_if, "src", ga.lan_ip)
     gb.ns.ip("route", "add", ga.lan_net, "dev", gb.wan_if, "src", gb.lan_ip)
     key_in, key_out = os.urandom(36).hex(), os.urandom(36).hex()
@@ -122,8 +127,9 @@ def test_set_seq_is_what_the_kernel_sends(seq_lab, esn):
     b_state(gb, ga, SPI_A_OUT, key_out, "in", esn, seq_hi=base >> 32)
     b_state(gb, ga, SPI_A_IN, key_in, "out", esn)
     b_policies(gb, ga)
-    probe = SeqProbe(binary, ga.ns, [ga.wan_ip, gb.wan_ip, ga.lan_net, gb.lan_net, SPI_A_IN,
-                                     SPI_A_OUT, key_in, key_out] + (["esn"] if esn else []))
+    probe = SeqProbe(binary, home, [ga.wan_ip, gb.wan_ip, ga.lan_net, gb.lan_net, SPI_A_IN,
+                                    SPI_A_OUT, key_in, key_out] + (["esn"] if esn else []) +
+                     ([f"vdom={ga.ns.name}"] if vdom else []))
     try:
         first = probe.read()
         assert first["seq_out"] == 0 and first["packets_out"] == 0, first
@@ -131,6 +137,8 @@ def test_set_seq_is_what_the_kernel_sends(seq_lab, esn):
         assert set(st) == {SPI_A_IN, SPI_A_OUT}, st
         assert all(("esn" in s["flags"]) == esn and s["algs"] == dict([GCM])
                    for s in st.values()), st
+        if vdom:
+            assert xfrm.by_spi(home) == {} and xfrm.policies(home).strip() == ""
 
         # outbound: set S, the kernel continues from S
         s = base + 1000
@@ -182,3 +190,4 @@ def test_set_seq_is_what_the_kernel_sends(seq_lab, esn):
     # dp_close removed the pair: no state or policy of A's is left
     assert xfrm.by_spi(ga.ns) == {}
     assert xfrm.policies(ga.ns).strip() == ""
+    assert xfrm.by_spi(home) == {} and xfrm.policies(home).strip() == ""

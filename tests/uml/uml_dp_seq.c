@@ -6,9 +6,13 @@
  * outside; this program makes the same backend calls directly:
  *
  *   uml_dp_seq LOCAL REMOTE LOCAL_NET REMOTE_NET SPI_IN SPI_OUT KEY_IN KEY_OUT [esn]
+ *              [vdom=NETNS]
  *
  * installs one AES-GCM-16/256 CHILD SA pair in tunnel mode (keys: 36
- * octets of hex each, salt included), then reads commands on stdin, one a
+ * octets of hex each, salt included) in this program's network namespace,
+ * or with vdom=NETNS as the pair of a gateway in a VDOM whose namespace is
+ * /run/netns/NETNS (the backend works there from here), then reads
+ * commands on stdin, one a
  * line, and answers each with one JSON line of the pair's counters as the
  * backend reports them:
  *
@@ -31,7 +35,9 @@
 #include <ike/const.h>
 #include <ike/export.h>
 
+#include "daemon.h"
 #include "dataplane.h"
+#include "gateway.h"
 
 #define KEY_LEN 36 /* AES-256 + 4-octet salt */
 
@@ -110,13 +116,36 @@ static void print_counters(struct dp *dp, struct dp_child *c)
 static int usage(void)
 {
     fprintf(stderr, "usage: uml_dp_seq LOCAL REMOTE LOCAL_NET REMOTE_NET SPI_IN SPI_OUT "
-                    "KEY_IN KEY_OUT [esn]\n");
+                    "KEY_IN KEY_OUT [esn] [vdom=NETNS]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 9 && !(argc == 10 && !strcmp(argv[9], "esn")))
+    /* the owner of a pair in a VDOM: a gateway's IKE SA in that VDOM */
+    struct vdom_rt vdom;
+    struct gateway gw;
+    struct gw_sa owner;
+    memset(&vdom, 0, sizeof(vdom));
+    memset(&gw, 0, sizeof(gw));
+    memset(&owner, 0, sizeof(owner));
+    gw.name = "seq";
+    owner.gw = &gw;
+    owner.vdom = &vdom;
+    TAILQ_INIT(&owner.children);
+    bool esn = false, in_vdom = false;
+    for (int i = 9; i < argc; i++) {
+        if (!strcmp(argv[i], "esn"))
+            esn = true;
+        else if (!strncmp(argv[i], "vdom=", 5) && argv[i][5] &&
+                 strlen(argv[i] + 5) < sizeof(vdom.netns)) {
+            snprintf(vdom.name, sizeof(vdom.name), "seq");
+            snprintf(vdom.netns, sizeof(vdom.netns), "%s", argv[i] + 5);
+            in_vdom = true;
+        } else
+            return usage();
+    }
+    if (argc < 9)
         return usage();
     struct ike_addr local, remote;
     struct ike_child_export ex;
@@ -127,7 +156,7 @@ int main(int argc, char **argv)
     ex.tunnel = true;
     ex.encr_id = IKE_ENCR_AES_GCM_16;
     ex.encr_key_bits = 256;
-    ex.esn = argc == 10;
+    ex.esn = esn;
     ex.n_ts_local = ex.n_ts_remote = 1;
     if (parse_addr(argv[1], &local) || parse_addr(argv[2], &remote) ||
         parse_net(argv[3], &ex.ts_local[0]) || parse_net(argv[4], &ex.ts_remote[0]) ||
@@ -144,7 +173,7 @@ int main(int argc, char **argv)
     }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    struct dp_child *c = dp_child_install(&dp, NULL, &ex, &local, &remote, false,
+    struct dp_child *c = dp_child_install(&dp, in_vdom ? &owner : NULL, &ex, &local, &remote, false,
                                           (uint64_t)now.tv_sec * 1000, err, sizeof(err));
     ike_export_wipe(&ex, sizeof(ex));
     if (!c) {
