@@ -137,6 +137,14 @@ static int run(const struct options *o)
         return 1;
     }
     struct event_base *base = event_base_new();
+    /* Two priorities: the HA sync channel (hasync_cpg.c) is served before
+     * new IKE and ESP work, so acks release held IKE datagrams at once
+     * instead of after the next datagram batch; everything else keeps the
+     * default (1). */
+    if (base && event_base_priority_init(base, 2) < 0) {
+        event_base_free(base);
+        base = NULL;
+    }
     if (!base) {
         fprintf(stderr, "haiked: cannot create the event loop\n");
         cfg_free(cfg);

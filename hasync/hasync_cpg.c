@@ -22,18 +22,19 @@
  * Frame: BATCH_MAGIC, then per envelope a 4-octet big-endian length and the
  * packed envelope. The magic's first octet is 0, never the first octet of a
  * packed Envelope (protobuf field number 0 does not exist), so a single
- * envelope is still sent bare and both forms are told apart. */
+ * envelope is still sent bare and both forms are told apart.
+ * The frame is copied into one buffer (one iovec): libcpg copies the
+ * caller's iovecs into a 64-entry array, which capped a batch at 62
+ * envelopes (31 IKE SAs) when each had its own. Bounded by size only, one
+ * totem message at most (knet carries 64 KiB). */
 static const uint8_t BATCH_MAGIC[4] = {0x00, 'H', 'S', 'B'};
-/* libcpg copies the caller's iovecs behind its own header into a 64-entry
- * array (more overflows it): 1 magic + 62 envelopes at most. */
-#define BATCH_MAX_MSGS  62
 #define BATCH_MAX_BYTES (64u * 1024u)
 
 struct txmsg {
     struct txmsg *next;
     size_t len;
     uint8_t lenhdr[4]; /* big-endian len: the frame header when batched */
-    uint8_t data[];    /* right after lenhdr (octet arrays: no padding) */
+    uint8_t data[];
 };
 
 struct owed_ack {
@@ -57,6 +58,7 @@ struct hasync_cpg {
     size_t n_members;
     uint64_t next_seq;
     struct txmsg *q_head, *q_tail;
+    uint8_t *batch; /* BATCH_MAX_BYTES: the frame being sent (wiped after) */
     struct hasync_rxseq rx;
     struct hasync_acks acks;
     struct owed_ack owed[HASYNC_MAX_PEERS];
@@ -84,21 +86,38 @@ static void schedule(struct event *ev, unsigned ms)
     evtimer_add(ev, &tv);
 }
 
+/* The channel's fd and its flush run at the loop's highest priority when
+ * the caller gave the base more than one (haiked does: main.c): an ack then
+ * releases the IKE datagrams it holds before the next batch of new IKE work
+ * is read, and what one callback queued goes to corosync right after it.
+ * (Flushing only once the loop is otherwise idle, for bigger batches, was
+ * measured too: no fewer CPG messages per IKE SA in tests/bench/ha.sh, whose
+ * IKE_AUTHs arrive a few per millisecond, so it is not done.) */
+static void prio_high(struct hasync_cpg *hc, struct event *ev)
+{
+    if (event_base_get_npriorities(hc->base) > 1)
+        event_priority_set(ev, 0);
+}
+
 /* ---- queue ---- */
 
-static int enqueue(struct hasync_cpg *hc, const uint8_t *data, size_t len)
+/* Packs env straight into a new queue entry (no intermediate buffer). */
+static int enqueue_envelope(struct hasync_cpg *hc, const Hasync__Envelope *env)
 {
-    struct txmsg *m = malloc(sizeof(*m) + len);
+    size_t len = hasync__envelope__get_packed_size(env);
+    struct txmsg *m;
 
+    if (len == 0 || len > HASYNC_MSG_MAX)
+        return -1;
+    m = malloc(sizeof(*m) + len);
     if (!m)
         return -1;
     m->next = NULL;
-    m->len = len;
-    m->lenhdr[0] = (uint8_t)(len >> 24);
-    m->lenhdr[1] = (uint8_t)(len >> 16);
-    m->lenhdr[2] = (uint8_t)(len >> 8);
-    m->lenhdr[3] = (uint8_t)len;
-    memcpy(m->data, data, len);
+    m->len = hasync__envelope__pack(env, m->data);
+    m->lenhdr[0] = (uint8_t)(m->len >> 24);
+    m->lenhdr[1] = (uint8_t)(m->len >> 16);
+    m->lenhdr[2] = (uint8_t)(m->len >> 8);
+    m->lenhdr[3] = (uint8_t)m->len;
     if (hc->q_tail)
         hc->q_tail->next = m;
     else
@@ -123,29 +142,33 @@ static void dequeue(struct hasync_cpg *hc)
 
 static void connection_lost(struct hasync_cpg *hc, const char *where, cs_error_t rc);
 
-/* Up to BATCH_MAX_MSGS queued messages from the head that fit
- * BATCH_MAX_BYTES as one frame (one message: bare). Returns the count. */
-static size_t gather(struct hasync_cpg *hc, struct iovec *iov, size_t *n_iov)
+/* The queued messages from the head that fit BATCH_MAX_BYTES as one frame
+ * (the first always goes; alone it is sent bare), in *iov. Returns the
+ * count. */
+static size_t gather(struct hasync_cpg *hc, struct iovec *iov)
 {
     size_t n = 0, bytes = sizeof(BATCH_MAGIC);
     struct txmsg *m = hc->q_head;
 
-    for (; m && n < BATCH_MAX_MSGS; m = m->next, n++) {
-        bytes += sizeof(m->lenhdr) + m->len;
-        if (n && bytes > BATCH_MAX_BYTES)
+    for (; m; m = m->next, n++) {
+        if (n && bytes + sizeof(m->lenhdr) + m->len > BATCH_MAX_BYTES)
             break;
+        bytes += sizeof(m->lenhdr) + m->len;
     }
     if (n == 1) {
-        iov[0] = (struct iovec){.iov_base = hc->q_head->data, .iov_len = hc->q_head->len};
-        *n_iov = 1;
+        *iov = (struct iovec){.iov_base = hc->q_head->data, .iov_len = hc->q_head->len};
         return 1;
     }
-    iov[0] =
-        (struct iovec){.iov_base = (void *)(uintptr_t)BATCH_MAGIC, .iov_len = sizeof(BATCH_MAGIC)};
+    uint8_t *p = hc->batch;
+    memcpy(p, BATCH_MAGIC, sizeof(BATCH_MAGIC));
+    p += sizeof(BATCH_MAGIC);
     m = hc->q_head;
-    for (size_t i = 0; i < n; i++, m = m->next)
-        iov[1 + i] = (struct iovec){.iov_base = m->lenhdr, .iov_len = sizeof(m->lenhdr) + m->len};
-    *n_iov = 1 + n;
+    for (size_t i = 0; i < n; i++, m = m->next) {
+        memcpy(p, m->lenhdr, sizeof(m->lenhdr));
+        memcpy(p + sizeof(m->lenhdr), m->data, m->len);
+        p += sizeof(m->lenhdr) + m->len;
+    }
+    *iov = (struct iovec){.iov_base = hc->batch, .iov_len = (size_t)(p - hc->batch)};
     return n;
 }
 
@@ -156,11 +179,14 @@ static void flush(struct hasync_cpg *hc)
     if (hc->in_dispatch)
         return;
     while (hc->connected && hc->q_head) {
-        struct iovec iov[1 + BATCH_MAX_MSGS];
-        size_t n_iov, n = gather(hc, iov, &n_iov);
-        cs_error_t rc = cpg_mcast_joined(hc->handle, CPG_TYPE_AGREED, iov, (unsigned)n_iov);
+        struct iovec iov;
+        size_t n = gather(hc, &iov);
+        cs_error_t rc = cpg_mcast_joined(hc->handle, CPG_TYPE_AGREED, &iov, 1);
 
+        if (iov.iov_base == hc->batch)
+            explicit_bzero(hc->batch, iov.iov_len); /* SA keys */
         if (rc == CS_OK) {
+            hc->st.mcasts++;
             while (n--)
                 dequeue(hc);
         } else if (rc == CS_ERR_TRY_AGAIN) {
@@ -201,10 +227,6 @@ static void request_flush(struct hasync_cpg *hc)
 
 static int send_envelope(struct hasync_cpg *hc, Hasync__Envelope *env)
 {
-    uint8_t *buf;
-    size_t len;
-    int rc;
-
     env->has_version = env->has_sender = env->has_seq = true;
     env->version = HASYNC_PROTO_VERSION;
     env->sender = hc->self.node;
@@ -214,12 +236,7 @@ static int send_envelope(struct hasync_cpg *hc, Hasync__Envelope *env)
         env->has_vcluster = true;
         env->vcluster = hc->cfg.vcluster;
     }
-    if (hasync_codec_pack(env, &buf, &len) != 0)
-        return -1;
-    rc = enqueue(hc, buf, len);
-    explicit_bzero(buf, len); /* SA keys */
-    free(buf);
-    return rc;
+    return enqueue_envelope(hc, env);
 }
 
 static void send_owed_acks(struct hasync_cpg *hc)
@@ -524,6 +541,8 @@ static int try_connect(struct hasync_cpg *hc)
         return -1;
     }
     hc->ev_fd = event_new(hc->base, fd, EV_READ | EV_PERSIST, on_readable, hc);
+    if (hc->ev_fd)
+        prio_high(hc, hc->ev_fd);
     if (!hc->ev_fd || event_add(hc->ev_fd, NULL) != 0) {
         event_free(hc->ev_fd);
         hc->ev_fd = NULL;
@@ -611,10 +630,12 @@ struct hasync_cpg *hasync_cpg_new(struct event_base *base, const struct hasync_c
     hc->ev_retry = evtimer_new(base, on_retry, hc);
     hc->ev_reconnect = evtimer_new(base, on_reconnect, hc);
     hc->ev_flush = event_new(base, -1, 0, on_flush, hc);
-    if (!hc->ev_retry || !hc->ev_reconnect || !hc->ev_flush) {
+    hc->batch = malloc(BATCH_MAX_BYTES);
+    if (!hc->ev_retry || !hc->ev_reconnect || !hc->ev_flush || !hc->batch) {
         hasync_cpg_free(hc);
         return NULL;
     }
+    prio_high(hc, hc->ev_flush);
     /* Connect from the loop, not here: no callback may run before the
      * caller has the handle. */
     schedule(hc->ev_reconnect, 0);
@@ -638,6 +659,7 @@ void hasync_cpg_free(struct hasync_cpg *hc)
         event_free(hc->ev_flush);
     while (hc->q_head)
         dequeue(hc);
+    free(hc->batch);
     hasync_acks_free(&hc->acks);
     free(hc);
 }

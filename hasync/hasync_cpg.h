@@ -36,6 +36,7 @@ struct hasync_cpg_stats {
     uint64_t acks_sent, acks_received; /* Ack bodies */
     uint64_t drops[HASYNC_DROP__COUNT];
     uint64_t gaps;        /* accepted after a gap in a sender's sequence */
+    uint64_t mcasts;      /* CPG messages multicast (a batch frame counts once) */
     uint64_t try_again;   /* CS_ERR_TRY_AGAIN from cpg_mcast_joined */
     uint64_t send_errors; /* other send failures (message dropped) */
     uint64_t disconnects; /* CS_ERR_LIBRARY seen */

@@ -181,7 +181,8 @@ static struct gw_sa *import_ike(struct ha *ha, struct ha_vc *vc, struct gateway 
     }
     ha_bulk_note_import(ha, vc, sa);
     gw_sa_after(gs);
-    ha_log(ha, IKE_LOG_INFO, gs,
+    /* DEBUG like the master's line: one per mirrored tunnel */
+    ha_log(ha, IKE_LOG_DEBUG, gs,
            "HA add IKE SA %s (%s) vcluster %" PRIu32 " msgid send/recv=%" PRIu32 "/%" PRIu32
            ", passive",
            s, how, vc->id, ex->msgid_send_next, ex->msgid_recv_next);
@@ -365,7 +366,7 @@ static int add_child(struct ha *ha, struct ha_vc *vc, const Hasync__ChildSaAdd *
         import_error(ha, gs->gw, "CHILD SA (data plane)", err);
         goto out;
     }
-    ha_log(ha, IKE_LOG_INFO, gs,
+    ha_log(ha, IKE_LOG_DEBUG, gs,
            "HA add IPsec SA %s (%s) spi in=%08" PRIx32 " out=%08" PRIx32 " seq %" PRIu64
            "%s, passive",
            ex.cfg_name, how, ex.spi_in, ex.spi_out, c->ctr.seq_out,

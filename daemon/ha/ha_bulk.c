@@ -376,7 +376,7 @@ static int serve(struct ha *ha, struct ha_vc *vc, uint32_t requester)
     Hasync__Envelope env = HASYNC__ENVELOPE__INIT;
     env.body_case = HASYNC__ENVELOPE__BODY_SNAPSHOT_DONE;
     env.snapshot_done = &dn;
-    if (!k->failed && ha_stream_send(ha, vc->id, &env, NULL, NULL) == 0) {
+    if (!k->failed && ha_stream_send_done(ha, vc->id, &env) == 0) {
         rc = 0;
         ha->stats.bulk_syncs_served++;
         ha_log(ha, IKE_LOG_INFO, NULL,
@@ -438,6 +438,9 @@ static void on_resync_timer(evutil_socket_t fd, short what, void *arg)
          * peer: whoever joins asks for a snapshot anyway. */
         if (!vc->active || !ha->cpg || !hasync_cpg_peer_count(ha->cpg)) {
             s->resync_due = false;
+            /* what a refused message held: no standby to be ahead of (sent),
+             * or the new master answers the peer's retransmission (dropped) */
+            ha_stream_resync_cancel(ha, vc->id, vc->active);
             continue;
         }
         if (!queue_drained(ha)) {

@@ -24,6 +24,8 @@ struct ha_held {
     uint64_t wait_seq; /* sent once this sync message is acknowledged */
     uint64_t since_us; /* CLOCK_MONOTONIC */
     struct vdom_rt *v; /* lives as long as the daemon */
+    bool resync;       /* its sync message was refused: waits for a snapshot */
+    uint32_t vc;       /* of resync */
     struct ike_addr local, remote;
     size_t len;
     uint8_t data[];
@@ -34,8 +36,13 @@ struct ha_pend {
     struct ha_pend *hnext;     /* hash chain */
     TAILQ_ENTRY(ha_pend) fifo; /* by seq: acks retire from the head */
     const struct ike_sa *sa;   /* key only, never dereferenced */
-    uint64_t seq;
+    uint64_t seq;              /* HA_SEQ_RESYNC: no snapshot served yet */
+    bool resync;               /* a sync message of sa was refused: the
+                                  standby learns it from the next snapshot */
+    uint32_t vc;               /* the vcluster of that snapshot */
 };
+
+#define HA_SEQ_RESYNC UINT64_MAX
 
 #define HA_PEND_BUCKETS  1024
 #define HA_REPLACED_RING 64 /* IKE SAs recently replaced by a rekey */
@@ -75,8 +82,9 @@ struct ha_snap_rx {
 struct ha_mirror {
     /* write-ahead */
     struct ha_pend *pend_hash[HA_PEND_BUCKETS];
-    TAILQ_HEAD(, ha_pend) pend_fifo;
-    uint64_t acked_upto; /* every gated message up to here is acknowledged */
+    TAILQ_HEAD(, ha_pend) pend_fifo;   /* seq != HA_SEQ_RESYNC, by seq */
+    TAILQ_HEAD(, ha_pend) pend_resync; /* seq == HA_SEQ_RESYNC */
+    uint64_t acked_upto;               /* every gated message up to here is acknowledged */
     TAILQ_HEAD(, ha_held) held;
     size_t n_held;
     uint64_t send_failures; /* hasync_send refused: the standby misses state */
@@ -92,10 +100,10 @@ struct ha_mirror {
     } replaced[HA_REPLACED_RING];
     size_t replaced_next;
     /* bulk sync */
-    struct ha_snap_rx *snap;   /* one per vcluster, same order as ha->vcs */
-    uint32_t next_snapshot_id; /* served */
+    struct ha_snap_rx *snap;    /* one per vcluster, same order as ha->vcs */
+    uint32_t next_snapshot_id;  /* served */
     struct event *resync_timer; /* polls the queue while a resync is due */
-    uint64_t applied;          /* sync messages applied (all kinds) */
+    uint64_t applied;           /* sync messages applied (all kinds) */
 };
 
 static inline struct ha_mirror *ha_mirror(const struct ha *ha)
@@ -114,6 +122,14 @@ int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
                    const struct ike_sa *gate_sa, const struct ike_sa *gate_sa2);
 /* Sends every held datagram now (HA stopping). */
 void ha_stream_release_all(struct ha *ha);
+/* No snapshot will follow for vcluster: send (no peer to be ahead of) or
+ * drop (no longer master: the new one answers the peer's retransmission)
+ * what a refused message held. */
+void ha_stream_resync_cancel(struct ha *ha, uint32_t vcluster, bool send);
+/* ha_stream_send for the SnapshotDone ending a snapshot of vcluster (every
+ * SA of it): gated, and the datagrams held since a refused sync message of
+ * the vcluster now wait for its ack. */
+int ha_stream_send_done(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env);
 
 /* ha_apply.c: a live sync body from the master (IKE/CHILD/msgid/esp). */
 void ha_apply(struct ha *ha, const Hasync__Envelope *env);

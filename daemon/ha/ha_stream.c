@@ -12,6 +12,13 @@
  * hasync acknowledges at once when no other member is in the group, so a
  * lone master never waits. ESP counters are not gated: too frequent, and
  * covered by the sequence-number jump on takeover.
+ *
+ * A gated message hasync refuses (queue full) never reaches the standby, so
+ * no ack can release what it gates: the SA's datagrams then wait for the
+ * ack of the next snapshot of its vcluster (ha_bulk.c's resync, or any
+ * snapshot served meanwhile), which carries that state. Sending them at
+ * once would leave the master ahead of its standby, the one thing the
+ * write-ahead exists to prevent.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -42,6 +49,24 @@ static struct ha_pend *pend_find(struct ha_mirror *m, const struct ike_sa *sa)
     return NULL;
 }
 
+/* The list p is on: blocked by a refusal with no snapshot sent yet, or
+ * waiting for a sequence number. */
+static void pend_unlink(struct ha_mirror *m, struct ha_pend *p)
+{
+    if (p->seq == HA_SEQ_RESYNC)
+        TAILQ_REMOVE(&m->pend_resync, p, fifo);
+    else
+        TAILQ_REMOVE(&m->pend_fifo, p, fifo);
+}
+
+static void pend_link(struct ha_mirror *m, struct ha_pend *p)
+{
+    if (p->seq == HA_SEQ_RESYNC)
+        TAILQ_INSERT_TAIL(&m->pend_resync, p, fifo);
+    else
+        TAILQ_INSERT_TAIL(&m->pend_fifo, p, fifo); /* seqs only grow: stays sorted */
+}
+
 static void pend_remove(struct ha_mirror *m, struct ha_pend *p)
 {
     for (struct ha_pend **pp = &m->pend_hash[pend_slot(p->sa)]; *pp; pp = &(*pp)->hnext)
@@ -49,33 +74,60 @@ static void pend_remove(struct ha_mirror *m, struct ha_pend *p)
             *pp = p->hnext;
             break;
         }
-    TAILQ_REMOVE(&m->pend_fifo, p, fifo);
+    pend_unlink(m, p);
     free(p);
 }
 
+/* sa's entry, unlinked from its list (the caller sets seq and links it), or
+ * a new one. NULL: out of memory (logged). */
+static struct ha_pend *pend_take(struct ha *ha, const struct ike_sa *sa)
+{
+    struct ha_mirror *m = ha_mirror(ha);
+    struct ha_pend *p = pend_find(m, sa);
+    if (p) {
+        pend_unlink(m, p);
+        return p;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        ha_log(ha, IKE_LOG_ERR, NULL, "HA out of memory: an IKE datagram is not held");
+        return NULL;
+    }
+    p->sa = sa;
+    size_t s = pend_slot(sa);
+    p->hnext = m->pend_hash[s];
+    m->pend_hash[s] = p;
+    return p;
+}
+
 /* sa's datagrams now wait for seq. Out of memory: they are not held (the
- * sync message is sent anyway; logged). */
+ * sync message is sent anyway; logged). An SA blocked by a refusal stays
+ * blocked until a snapshot is sent (which comes after seq). */
 static void pend_set(struct ha *ha, const struct ike_sa *sa, uint64_t seq)
 {
     struct ha_mirror *m = ha_mirror(ha);
     if (!sa || seq <= m->acked_upto)
         return;
     struct ha_pend *p = pend_find(m, sa);
-    if (p) {
-        TAILQ_REMOVE(&m->pend_fifo, p, fifo);
-    } else {
-        p = calloc(1, sizeof(*p));
-        if (!p) {
-            ha_log(ha, IKE_LOG_ERR, NULL, "HA out of memory: an IKE datagram is not held");
-            return;
-        }
-        p->sa = sa;
-        size_t s = pend_slot(sa);
-        p->hnext = m->pend_hash[s];
-        m->pend_hash[s] = p;
-    }
+    if (p && p->seq == HA_SEQ_RESYNC)
+        return;
+    if (!(p = pend_take(ha, sa)))
+        return;
     p->seq = seq;
-    TAILQ_INSERT_TAIL(&m->pend_fifo, p, fifo);
+    pend_link(m, p);
+}
+
+/* A gated message of sa was refused: its datagrams wait for a snapshot of
+ * vcluster (ha_stream_send_done). */
+static void pend_block(struct ha *ha, const struct ike_sa *sa, uint32_t vcluster)
+{
+    struct ha_pend *p;
+    if (!sa || !(p = pend_take(ha, sa)))
+        return;
+    p->seq = HA_SEQ_RESYNC;
+    p->resync = true;
+    p->vc = vcluster;
+    pend_link(ha_mirror(ha), p);
 }
 
 static void send_held(struct ha *ha, struct ha_held *h, uint64_t now)
@@ -138,6 +190,8 @@ bool ha_hold_datagram(struct daemon *d, struct gw_sa *gs, const struct ike_addr 
         return false;
     }
     h->wait_seq = p->seq;
+    h->resync = p->resync;
+    h->vc = p->vc;
     h->since_us = ha_now_us();
     h->v = gs->vdom;
     h->local = *local;
@@ -147,10 +201,88 @@ bool ha_hold_datagram(struct daemon *d, struct gw_sa *gs, const struct ike_addr 
     TAILQ_INSERT_TAIL(&m->held, h, link);
     m->n_held++;
     ha->stats.held_datagrams++;
-    ha_log(ha, IKE_LOG_DEBUG, gs,
-           "HA holding IKE datagram (%zu octets) until sync seq %" PRIu64 " is acknowledged", len,
-           p->seq);
+    if (p->seq == HA_SEQ_RESYNC)
+        ha_log(ha, IKE_LOG_DEBUG, gs,
+               "HA holding IKE datagram (%zu octets) until a snapshot of virtual cluster %" PRIu32
+               " is acknowledged (its sync message was refused)",
+               len, p->vc);
+    else
+        ha_log(ha, IKE_LOG_DEBUG, gs,
+               "HA holding IKE datagram (%zu octets) until sync seq %" PRIu64 " is acknowledged",
+               len, p->seq);
     return true;
+}
+
+/* A snapshot of vcluster went out, its SnapshotDone as done_seq: what a
+ * refused message of the vcluster blocks waits for that ack now (also what
+ * an earlier snapshot's ack would have released: a standby that merged an
+ * unasked snapshot asks for an exact one at once, and that one is exact). */
+static void resync_sent(struct ha *ha, uint32_t vcluster, uint64_t done_seq)
+{
+    struct ha_mirror *m = ha_mirror(ha);
+    TAILQ_HEAD(, ha_pend) moved = TAILQ_HEAD_INITIALIZER(moved);
+    struct ha_pend *p, *pn;
+    for (p = TAILQ_FIRST(&m->pend_resync); p; p = pn) {
+        pn = TAILQ_NEXT(p, fifo);
+        if (p->vc == vcluster) {
+            TAILQ_REMOVE(&m->pend_resync, p, fifo);
+            TAILQ_INSERT_TAIL(&moved, p, fifo);
+        }
+    }
+    for (p = TAILQ_FIRST(&m->pend_fifo); p; p = pn) {
+        pn = TAILQ_NEXT(p, fifo);
+        if (p->resync && p->vc == vcluster && p->seq < done_seq) {
+            TAILQ_REMOVE(&m->pend_fifo, p, fifo);
+            TAILQ_INSERT_TAIL(&moved, p, fifo);
+        }
+    }
+    while ((p = TAILQ_FIRST(&moved))) {
+        TAILQ_REMOVE(&moved, p, fifo);
+        p->seq = done_seq; /* the newest sequence number: the fifo stays sorted */
+        TAILQ_INSERT_TAIL(&m->pend_fifo, p, fifo);
+    }
+    struct ha_held *h;
+    TAILQ_FOREACH(h, &m->held, link)
+    if (h->resync && h->vc == vcluster && h->wait_seq < done_seq)
+        h->wait_seq = done_seq;
+    if (done_seq <= m->acked_upto) /* acknowledged inside hasync_send: no peer */
+        on_acked(ha, m->acked_upto);
+}
+
+void ha_stream_resync_cancel(struct ha *ha, uint32_t vcluster, bool send)
+{
+    struct ha_mirror *m = ha_mirror(ha);
+    if (!m)
+        return;
+    struct ha_pend *p, *pn;
+    for (p = TAILQ_FIRST(&m->pend_resync); p; p = pn) {
+        pn = TAILQ_NEXT(p, fifo);
+        if (p->vc == vcluster)
+            pend_remove(m, p);
+    }
+    struct ha_held *h, *hn;
+    size_t dropped = 0;
+    for (h = TAILQ_FIRST(&m->held); h; h = hn) {
+        hn = TAILQ_NEXT(h, link);
+        if (!h->resync || h->vc != vcluster || h->wait_seq != HA_SEQ_RESYNC)
+            continue;
+        if (send) {
+            h->wait_seq = 0;
+            continue;
+        }
+        TAILQ_REMOVE(&m->held, h, link);
+        m->n_held--;
+        explicit_bzero(h->data, h->len);
+        free(h);
+        dropped++;
+    }
+    if (dropped)
+        ha_log(ha, IKE_LOG_WARN, NULL,
+               "HA dropped %zu held IKE datagram(s) of virtual cluster %" PRIu32
+               ": not master any more, their sync message never reached the standby",
+               dropped, vcluster);
+    if (send)
+        on_acked(ha, m->acked_upto);
 }
 
 void ha_stream_release_all(struct ha *ha)
@@ -163,15 +295,13 @@ void ha_stream_release_all(struct ha *ha)
 
 /* ---- sending ------------------------------------------------------------- */
 
-int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
-                   const struct ike_sa *gate_sa, const struct ike_sa *gate_sa2)
+static int stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env, bool gated,
+                       uint64_t *seq)
 {
     struct ha_mirror *m = ha_mirror(ha);
     env->has_vcluster = true;
     env->vcluster = vcluster;
-    bool gated = gate_sa || gate_sa2;
-    uint64_t seq = 0;
-    if (!ha->cpg || hasync_send(ha->cpg, env, gated ? on_acked : NULL, ha, &seq) < 0) {
+    if (!ha->cpg || hasync_send(ha->cpg, env, gated ? on_acked : NULL, ha, seq) < 0) {
         m->send_failures++;
         ha->stats.sync_refused++;
         ha_log(ha, IKE_LOG_ERR, NULL,
@@ -184,8 +314,29 @@ int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
     int i = ha_body_index(env->body_case);
     if (i >= 0)
         ha->stats.sent[i]++;
+    return 0;
+}
+
+int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
+                   const struct ike_sa *gate_sa, const struct ike_sa *gate_sa2)
+{
+    uint64_t seq = 0;
+    if (stream_send(ha, vcluster, env, gate_sa || gate_sa2, &seq) < 0) {
+        pend_block(ha, gate_sa, vcluster);
+        pend_block(ha, gate_sa2, vcluster);
+        return -1;
+    }
     pend_set(ha, gate_sa, seq);
     pend_set(ha, gate_sa2, seq);
+    return 0;
+}
+
+int ha_stream_send_done(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env)
+{
+    uint64_t seq = 0;
+    if (stream_send(ha, vcluster, env, true, &seq) < 0)
+        return -1;
+    resync_sent(ha, vcluster, seq);
     return 0;
 }
 
@@ -237,8 +388,11 @@ static void send_ike_add(struct ha *ha, struct ha_vc *vc, struct gw_sa *gs,
     env.ike_sa_add = &im.m;
     const struct ike_sa *old = replaced_sa(gs, ex);
     char s[40], o[40];
+    /* Per-SA lines are DEBUG: at INFO every new tunnel cost the master
+     * (and the standby) a formatted, flushed line per message. An IKE
+     * rekey's add stays INFO (rare, and it retires an SA). */
     if (ha_stream_send(ha, vc->id, &env, ev->sa, old) == 0)
-        ha_log(ha, IKE_LOG_INFO, gs,
+        ha_log(ha, old ? IKE_LOG_INFO : IKE_LOG_DEBUG, gs,
                "HA send IKE SA add %s vcluster %" PRIu32 " msgid send/recv=%" PRIu32 "/%" PRIu32
                "%s%s",
                ha_spis(ex->spi_i, ex->spi_r, s), vc->id, ex->msgid_send_next, ex->msgid_recv_next,
@@ -258,7 +412,7 @@ static void send_child_add(struct ha *ha, struct ha_vc *vc, struct gw_sa *gs,
     env.body_case = HASYNC__ENVELOPE__BODY_CHILD_SA_ADD;
     env.child_sa_add = &cm.m;
     if (ha_stream_send(ha, vc->id, &env, ev->sa, NULL) == 0)
-        ha_log(ha, IKE_LOG_INFO, gs,
+        ha_log(ha, IKE_LOG_DEBUG, gs,
                "HA send IPsec SA add %s spi in=%08" PRIx32 " out=%08" PRIx32 "%s", ex->cfg_name,
                ex->spi_in, ex->spi_out, ex->replaces_spi_in ? " (rekey)" : "");
     explicit_bzero(&cm, sizeof(cm));
@@ -401,6 +555,7 @@ int ha_stream_init(struct ha *ha)
     if (!m)
         return -1;
     TAILQ_INIT(&m->pend_fifo);
+    TAILQ_INIT(&m->pend_resync);
     TAILQ_INIT(&m->held);
     ha->stream = m;
     return 0;
@@ -413,6 +568,8 @@ void ha_stream_free(struct ha *ha)
         return;
     struct ha_pend *p;
     while ((p = TAILQ_FIRST(&m->pend_fifo)))
+        pend_remove(m, p);
+    while ((p = TAILQ_FIRST(&m->pend_resync)))
         pend_remove(m, p);
     struct ha_held *h;
     while ((h = TAILQ_FIRST(&m->held))) {

@@ -13,8 +13,10 @@
 # (20000), HA_BENCH_KILLS (20), HA_BENCH_INTERVAL (0.01 s between pings),
 # HA_BENCH_TUNNELS (10000),
 # BENCH_NICE (19: the machine is shared).
+# HA_BENCH_TOTEM, HA_BENCH_PERF: see ha_bench.py.
 # Output: "ha KEY VALUE" lines (targets: sync_vs_raw_pct >= 50,
-# ha_on_vs_off_pct >= 90, bulk_sync_ms <= 2000 for 10,000).
+# ha_on_vs_off_pct >= 90, bulk_sync_ms <= 2000 for 10,000; next to the raw
+# ratio, node_capacity_on_vs_off_pct: CPU per SA of the master node alone).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)

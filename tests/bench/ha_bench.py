@@ -14,19 +14,30 @@
 3. ikerate: IKE_SA/s of ike_loadgen against the cluster's master (the
    standby mirrors every SA; write-ahead holds each IKE response until the
    standby acked its sync message) and against the same haiked without an
-   `ha` section, same run, same count; target HA on >= 90 % of HA off.
+   `ha` section, same run, same count; target HA on >= 90 % of HA off
+   (ha_on_vs_off_pct). Also per run: CPU ms per IKE SA of every process
+   (/proc utime+stime: loadgen, master, standby, both corosyncs), the
+   master corosync's totem counters per SA (mcast_tx/rx, orf_token_rx), and
+   next to the raw ratio a per-node one (node_capacity_on_vs_off_pct: HA-off
+   haiked CPU / (master haiked + its corosync) CPU per SA): on this lab the
+   standby node, both corosyncs and the load generator share the same cores
+   as the master, which real cluster nodes do not.
 4. bulk: with HA_BENCH_TUNNELS IKE+CHILD SAs on the master, the standby's
    haiked is restarted: time from "bulk sync ... requested" to "bulk sync
    ... complete" in its log (target <= 2 s for 10,000).
 
 Environment: HA_BENCH_PARTS ("sync failover ikerate"), HA_BENCH_N (sync
 messages, 20000), HA_BENCH_KILLS (20), HA_BENCH_INTERVAL (0.01),
-HA_BENCH_TUNNELS (10000, ikerate and bulk).
+HA_BENCH_TUNNELS (10000, ikerate and bulk); HA_BENCH_TOTEM ("key=value ..."
+extra corosync totem keys instead of the labs' COROSYNC_TOTEM, "-" for
+corosync's defaults), HA_BENCH_PERF (a directory: `perf record` of each
+watched process while the load generator runs).
 Output: "ha KEY VALUE" lines.
 """
 
 import os
 import re
+import resource
 import statistics
 import sys
 import time
@@ -138,7 +149,8 @@ def bench_failover(kills, interval):
 
 LG_PSK = "haiked-ha-bench-loadgen-psk"
 LG_PROPOSAL, LG_ESP = "aes128-sha256-ecp256", "aes128-sha256"
-QUIET = {"level": "warn", "main": "info", "ike": "error", "net": "error", "dataplane": "warn", "sync": "info"}
+QUIET = {"level": "warn", "main": "info", "ike": "error", "net": "error", "dataplane": "warn",
+         "sync": os.environ.get("HA_BENCH_SYNC_LOG", "info")}
 LIMITS = {"ike": {"cookie-threshold": 10000000, "half-open-max": 10000000,
                   "half-open-per-peer": 10000000}}
 
@@ -150,17 +162,78 @@ def dialup(local):
                    passive=True, dpd="disable")
 
 
-def run_loadgen(cl, remote, count, peer_pid, name):
+def cpu_ms(pid):
+    """utime+stime of a process in ms (/proc/PID/stat fields 14, 15)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_ms():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (ru.ru_utime + ru.ru_stime) * 1000.0
+
+
+def srp_stats(ns):
+    """corosync's totem counters (stats.srp.*) of the node in ns."""
+    res = ns.exec("corosync-cmapctl", "-m", "stats", "stats.srp.", check=False)
+    vals = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"stats\.srp\.(\w+) \(\w+\) = (\d+)", line)
+        if m:
+            vals[m[1]] = int(m[2])
+    return vals
+
+
+def start_perf(watch, name):
+    """HA_BENCH_PERF=DIR (diagnostics): `perf record` of each watched
+    process while the load generator runs, to DIR/NAME-LABEL.data."""
+    d = os.environ.get("HA_BENCH_PERF")
+    if not d:
+        return []
+    import subprocess
+    os.makedirs(d, exist_ok=True)
+    return [subprocess.Popen(["perf", "record", "-q", "-F", "2999", "-g", "-p", str(pid), "-o",
+                              os.path.join(d, f"{name}-{label}.data")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for label, pid in watch.items()]
+
+
+def stop_perf(procs):
+    import signal
+    for p in procs:
+        p.send_signal(signal.SIGINT)
+    for p in procs:
+        p.wait(timeout=30)
+
+
+def run_loadgen(cl, remote, count, peer_pid, name, watch=None, srp=None):
+    """watch: {label: pid} whose CPU per SA is reported next to the
+    loadgen's own; srp: {label: netns} of corosyncs whose totem message
+    counts per SA are reported."""
+    watch = dict(watch or {})
+    srp = dict(srp or {})
     lg_bin = find_binary("tests/bench/ike_loadgen")
     psk = cl.lab.path("lg.psk")
     fd = os.open(psk, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(LG_PSK + "\n")
+    cpu0 = {k: cpu_ms(pid) for k, pid in watch.items()}
+    srp0 = {k: srp_stats(ns) for k, ns in srp.items()}
+    perf = start_perf(watch, name)
+    lg0 = children_cpu_ms()
     res = cl.ns["g"].exec(lg_bin, "--remote", remote, "--local", ",".join(C.LOADGEN_ADDRS),
                           "--ports", "32", "--count", str(count), "--concurrency", "100",
                           "--proposal", LG_PROPOSAL, "--esp", LG_ESP, "--psk-file", psk,
                           "--remote-ts", C.LAN_NET, "--inner-net", "100.64.0.0", "--keep",
                           "--peer-pid", str(peer_pid), "--json", check=False, timeout=900)
+    lg_cpu = children_cpu_ms() - lg0
+    stop_perf(perf)
+    cpu = {k: cpu_ms(pid) for k, pid in watch.items()}
+    srp1 = {k: srp_stats(ns) for k, ns in srp.items()}
     import json
     try:
         rep = json.loads(res.stdout[res.stdout.index("{"):])
@@ -171,7 +244,29 @@ def run_loadgen(cl, remote, count, peer_pid, name):
     out(f"{name}_ike_sa_per_s", est.get("per_s"))
     out(f"{name}_peer_cpu_ms_per_sa", est.get("peer_cpu_ms_per_sa"))
     out(f"{name}_established", f"{rep.get('ike_established')}/{count}")
-    return est.get("per_s")
+    # CPU ms per SA of every process on the machine's (shared) cores during
+    # the run: the load generator itself, and each watched daemon
+    per = {"loadgen": lg_cpu}
+    for k in watch:
+        if cpu0[k] is not None and cpu[k] is not None:
+            per[k] = cpu[k] - cpu0[k]
+    out(f"{name}_cpu_ms_per_sa", " ".join(f"{k}={v / count:.3f}" for k, v in per.items()))
+    for k in srp:
+        a, b = srp0[k], srp1[k]
+        out(f"{name}_totem_per_sa_{k}", " ".join(
+            f"{f}={(b.get(f, 0) - a.get(f, 0)) / count:.2f}"
+            for f in ("mcast_tx", "mcast_rx", "orf_token_tx", "orf_token_rx")))
+    rep["_cpu_ms"] = per
+    return rep
+
+
+def bench_totem():
+    """The cluster labs' totem keys (C.COROSYNC_TOTEM), or HA_BENCH_TOTEM=
+    "key=value ..." for experiments ("-" for corosync's defaults)."""
+    env = os.environ.get("HA_BENCH_TOTEM")
+    if env is None:
+        return C.COROSYNC_TOTEM
+    return dict(x.split("=", 1) for x in env.split() if "=" in x)
 
 
 def bench_ikerate_and_bulk(count, parts):
@@ -183,10 +278,13 @@ def bench_ikerate_and_bulk(count, parts):
     try:
         cl = C.Cluster(lab, initiator="strongswan", extra_gateways=[dialup(C.WAN_VIP)],
                        extra_psks={"lg": LG_PSK}, global_extra=LIMITS, loadgen=True,
-                       capture=False, log_levels=QUIET)
+                       capture=False, log_levels=QUIET, corosync_totem=bench_totem())
         cl.start(wait_tunnel=False)
         if "ikerate" in parts:
-            rates["on"] = run_loadgen(cl, C.WAN_VIP, count, cl.a.haiked.proc.pid, "ha_on")
+            watch = {"master": cl.a.haiked.proc.pid, "standby": cl.b.haiked.proc.pid,
+                     "corosync_a": cl.a.corosync.proc.pid, "corosync_b": cl.b.corosync.proc.pid}
+            rates["on"] = run_loadgen(cl, C.WAN_VIP, count, cl.a.haiked.proc.pid, "ha_on",
+                                      watch=watch, srp={"a": cl.ns["a"]})
             st = cl.hactl(cl.a, "ha", "stats")
             out("ha_on_held_datagrams", st.get("held_datagrams"))
             out("ha_on_held_max_us", st.get("held_max_us"))
@@ -228,11 +326,29 @@ def bench_ikerate_and_bulk(count, parts):
         h = Haiked(lab, cl.ns["a"], "haiked-solo", [dialup(C.NODES["a"][1])], {"lg": LG_PSK},
                    log_levels=QUIET, global_extra=dict({"dataplane": "userspace"}, **LIMITS))
         h.start()
-        rates["off"] = run_loadgen(cl, C.NODES["a"][1], count, h.proc.pid, "ha_off")
+        rates["off"] = run_loadgen(cl, C.NODES["a"][1], count, h.proc.pid, "ha_off",
+                                   watch={"master": h.proc.pid})
     finally:
         lab.close()
-    if rates.get("on") and rates.get("off"):
-        out("ha_on_vs_off_pct", f"{100.0 * rates['on'] / rates['off']:.1f}")
+    on, off = rates.get("on"), rates.get("off")
+    per_s = [r and r.get("establish", {}).get("per_s") for r in (on, off)]
+    if per_s[0] and per_s[1]:
+        out("ha_on_vs_off_pct", f"{100.0 * per_s[0] / per_s[1]:.1f}")
+    # Next to the raw ratio, not instead of it: on this lab both cluster
+    # nodes, both corosyncs and the load generator share the machine's cores,
+    # so HA on also pays for the standby node. A node's own capacity is its
+    # CPU per SA: the master's haiked + its corosync with HA, haiked alone
+    # without; the ratio is the IKE_SA/s one node could sustain, CPU-bound.
+    if on and off and "corosync_a" in on["_cpu_ms"] and "master" in off["_cpu_ms"]:
+        node_on = (on["_cpu_ms"]["master"] + on["_cpu_ms"]["corosync_a"]) / count
+        node_off = off["_cpu_ms"]["master"] / count
+        all_on = sum(on["_cpu_ms"].values()) / count
+        all_off = sum(off["_cpu_ms"].values()) / count
+        out("node_cpu_ms_per_sa", f"on={node_on:.3f} off={node_off:.3f} "
+            "(master node: haiked + its corosync)")
+        out("all_cpu_ms_per_sa", f"on={all_on:.3f} off={all_off:.3f} (every process of the run)")
+        if node_on > 0:
+            out("node_capacity_on_vs_off_pct", f"{100.0 * node_off / node_on:.1f}")
 
 
 def main():

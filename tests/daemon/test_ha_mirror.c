@@ -796,13 +796,27 @@ static void test_gap_resync(void **state)
 
 static uint32_t qf_old_in;
 
-/* M's CHILD SA was rekeyed and S's copy of the new one was refused. */
+/* M took A's CHILD SA rekey (its new CHILD SA is there) and S's copy of it
+ * was refused. */
 static bool m_rekeyed_unsynced(void *arg)
 {
     struct cl *c = arg;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
-    return gm && ike_sa_child_count(gm->sa) == 1 && gw_child_first(gm) &&
-           gw_child_first(gm)->spi_in != qf_old_in && c->m.ha->stats.sync_refused >= 2;
+    if (!gm || c->m.ha->stats.sync_refused < 2)
+        return false;
+    for (const struct dp_child *ch = gw_child_first(gm); ch; ch = gw_child_next(ch))
+        if (ch->spi_in != qf_old_in)
+            return true;
+    return false;
+}
+
+/* A has the rekey's response: one CHILD SA left, the new one. */
+static bool a_rekeyed(void *arg)
+{
+    struct cl *c = arg;
+    struct gw_sa *ga = live_sa(&c->a, "gwA");
+    return ga && ike_sa_child_count(ga->sa) == 1 && gw_child_first(ga) &&
+           gw_child_first(ga)->spi_out != qf_old_in;
 }
 
 static bool resynced(void *arg)
@@ -812,19 +826,12 @@ static bool resynced(void *arg)
            !dp_child_find(&c->s.dp, qf_old_in);
 }
 
-/* S stops acknowledging (paused on the bus) until hasync's queue is full:
- * hasync_send refuses M's sync messages of a CHILD rekey, and a refused
- * message has no sequence number, so S could not see a gap. M marks the
- * vcluster; while the queue is full nothing is resent; once S drains it,
- * M sends an unasked snapshot (S merges it, then asks for an exact one)
- * and S mirrors M again: new CHILD SA in, old one out. */
-static void test_queue_full_resync(void **state)
+/* S paused on the bus, M's hasync queue filled until it refuses: with bodies
+ * S applies quietly (a master announcing itself to a standby: the election
+ * double ignores it). */
+static void fill_queue(struct cl *c)
 {
-    struct cl *c = *state;
-    SKIP_IF_NO_NETNS(c);
     fcpg_pause(c->node_s, true);
-    /* fill it with bodies S applies quietly (a master announcing itself to
-     * a standby: the election double ignores it) */
     Hasync__RoleAnnounce ra = HASYNC__ROLE_ANNOUNCE__INIT;
     ra.has_role = ra.has_priority = true;
     ra.role = HASYNC__ROLE_ANNOUNCE__ROLE__ROLE_MASTER;
@@ -842,10 +849,27 @@ static void test_queue_full_resync(void **state)
     }
     assert_true(filled > 0);
     assert_int_equal(c->m.ha->stats.sync_refused, 0);
+}
+
+/* S stops acknowledging (paused on the bus) until hasync's queue is full:
+ * hasync_send refuses M's sync messages of a CHILD rekey, and a refused
+ * message has no sequence number, so S could not see a gap. M marks the
+ * vcluster; while the queue is full nothing is resent, and M's
+ * CREATE_CHILD_SA response stays held (write-ahead: S does not know the new
+ * CHILD SA; it used to go out unsynced); once S drains it, M sends an
+ * unasked snapshot (S merges it, then asks for an exact one), the response
+ * leaves once a snapshot is acknowledged, A completes the rekey and S
+ * mirrors M again: new CHILD SA in, old one out. */
+static void test_queue_full_resync(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    fill_queue(c);
 
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     struct ike_diag d = {0};
     qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
+    uint64_t a_in0 = ga->gw->counters.dgrams_in, held0 = c->m.ha->stats.held_datagrams;
     assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
     gw_sa_after(ga);
     assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
@@ -853,13 +877,46 @@ static void test_queue_full_resync(void **state)
     assert_int_equal(c->m.ha->stats.resyncs_sent, 0);
     assert_non_null(dp_child_find(&c->s.dp, qf_old_in)); /* S missed the rekey */
     assert_true(file_has(c->log_m, "missed a sync message: resync snapshot once the queue drains"));
+    /* ... and so did A: M's response waits for a snapshot S acknowledged */
+    assert_int_equal(ga->gw->counters.dgrams_in, a_in0);
+    assert_true(c->m.ha->stats.held_datagrams > held0);
+    assert_false(a_rekeyed(c));
 
     fcpg_pause(c->node_s, false);
+    assert_true(dtest_run_until(c->base, a_rekeyed, c, 20000));
+    assert_true(ga->gw->counters.dgrams_in > a_in0);
+    assert_int_equal(c->m.ha->stats.resyncs_sent, 1); /* released by the resync */
     assert_true(dtest_run_until(c->base, resynced, c, 20000));
     assert_int_equal(c->m.ha->stats.resyncs_sent, 1);
     assert_true(file_has(c->log_m, "the sync queue has drained: resync snapshot"));
     assert_true(file_has(c->log_s, "HA merging node"));
     assert_int_equal(c->s.ha->stats.import_errors, 0);
+}
+
+/* As above, but S leaves the group instead of draining the queue: no
+ * snapshot will come and there is no standby left to be ahead of, so the
+ * held response goes out (from the resync poll) and A completes the rekey. */
+static void test_queue_full_peer_leaves(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    fill_queue(c);
+    struct gw_sa *ga = live_sa(&c->a, "gwA");
+    struct ike_diag d = {0};
+    qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
+    uint64_t a_in0 = ga->gw->counters.dgrams_in;
+    assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
+    gw_sa_after(ga);
+    assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
+    dtest_run_for(c->base, 250);
+    assert_int_equal(ga->gw->counters.dgrams_in, a_in0); /* held */
+
+    ha_stop(&c->s);
+    daemon_free(&c->s);
+    c->s_up = false;
+    assert_true(dtest_run_until(c->base, m_alone, c, 2000));
+    assert_true(dtest_run_until(c->base, a_rekeyed, c, 5000));
+    assert_int_equal(c->m.ha->stats.resyncs_sent, 0);
 }
 
 /* An address/NAT change of M's SA (IKE SA update) moves S's copy; one
@@ -1187,6 +1244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_resync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_resync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_peer_leaves, setup, teardown),
         cmocka_unit_test_setup_teardown(test_update_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_split_heal_merge, setup, teardown),

@@ -206,7 +206,7 @@ class VdomCluster(C.ClusterControl):
         self.nodes = {}
         for tag in ("a", "b"):
             cs = cs_mod.Corosync(lab, self.ns[tag], NODE_IDS[tag], cs_nodes, self.key,
-                                 token=token)
+                                 token=token, totem_extra=C.COROSYNC_TOTEM)
             node = C.Node.__new__(C.Node)
             node.tag, node.ns, node.corosync, node.cut = tag, self.ns[tag], cs, False
             node.nodeid, node.sync_ip = NODE_IDS[tag], SYNC_IP[tag]

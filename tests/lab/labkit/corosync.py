@@ -30,8 +30,9 @@ def make_key(path):
     return path
 
 
-def render_conf(nodedir, nodes, keyfile, token=1000, crypto=True, cluster="hk"):
-    """corosync.conf text. nodes: [(nodeid, name, ring0_addr)]."""
+def render_conf(nodedir, nodes, keyfile, token=1000, crypto=True, cluster="hk", totem_extra=None):
+    """corosync.conf text. nodes: [(nodeid, name, ring0_addr)]; totem_extra:
+    {key: value} added to the totem section."""
     crypto_lines = (
         f"  crypto_model: nss\n  crypto_cipher: aes256\n  crypto_hash: sha256\n"
         f"  keyfile: {keyfile}\n" if crypto else
@@ -43,8 +44,9 @@ def render_conf(nodedir, nodes, keyfile, token=1000, crypto=True, cluster="hk"):
     iface = ("  interface {\n    linknumber: 0\n    knet_ping_interval: 200\n"
              "    knet_ping_timeout: 1000\n  }\n" if token < 400 else "")
     two_node = "  two_node: 1\n" if len(nodes) == 2 else ""
+    extra = "".join(f"  {k}: {v}\n" for k, v in (totem_extra or {}).items())
     return (f"totem {{\n  version: 2\n  cluster_name: {cluster}\n  transport: knet\n"
-            f"  token: {token}\n{crypto_lines}{iface}}}\n"
+            f"  token: {token}\n{extra}{crypto_lines}{iface}}}\n"
             f"nodelist {{\n{node_lines}}}\n"
             f"quorum {{\n  provider: corosync_votequorum\n{two_node}}}\n"
             f"system {{\n  state_dir: {nodedir}/state\n}}\n"
@@ -55,7 +57,8 @@ def render_conf(nodedir, nodes, keyfile, token=1000, crypto=True, cluster="hk"):
 class Corosync:
     """One node's corosync in namespace ns; start()/kill()/stop()."""
 
-    def __init__(self, lab, ns, nodeid, nodes, keyfile, token=1000, crypto=True):
+    def __init__(self, lab, ns, nodeid, nodes, keyfile, token=1000, crypto=True,
+                 totem_extra=None):
         self.lab = lab
         self.ns = ns
         self.nodeid = nodeid
@@ -64,7 +67,8 @@ class Corosync:
         os.makedirs(os.path.join(self.dir, "run"), exist_ok=True)
         self.conf = os.path.join(self.dir, "corosync.conf")
         with open(self.conf, "w", encoding="utf-8") as f:
-            f.write(render_conf(self.dir, nodes, keyfile, token=token, crypto=crypto))
+            f.write(render_conf(self.dir, nodes, keyfile, token=token, crypto=crypto,
+                                totem_extra=totem_extra))
         self.proc = None
         self.pids = []  # every corosync PID this node ran (for /dev/shm cleanup)
         self.starts = 0
