@@ -395,8 +395,10 @@ void daemon_shutdown(struct daemon *d)
          * here (it takes over when we leave the group, in ha_stop). */
         if (ha_shutdown_keep(d, gw)) {
             struct gw_sa *gs;
-            TAILQ_FOREACH(gs, &gw->sas, link)
+            TAILQ_FOREACH(gs, &gw->sas, link) {
                 gs->dying = true;
+                gw_sa_defer(gs); /* reaped below */
+            }
             continue;
         }
         gw_delete_all(gw, "shutdown");

@@ -225,3 +225,16 @@ void dp_gateway_removed(struct dp *dp, const char *gw_name)
     if (dp->ops && dp->ops->gateway_removed)
         dp->ops->gateway_removed(dp, gw_name);
 }
+
+void dp_info(struct dp *dp, struct dp_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (dp->ops && dp->ops->info)
+        dp->ops->info(dp, out);
+}
+
+bool dp_gateway_device(struct dp *dp, const char *gw_name, struct dp_gw_device *out)
+{
+    memset(out, 0, sizeof(*out));
+    return dp->ops && dp->ops->gateway_device && dp->ops->gateway_device(dp, gw_name, out);
+}

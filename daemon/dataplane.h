@@ -64,6 +64,33 @@ struct dp_child {
 
 TAILQ_HEAD(dp_child_list, dp_child);
 
+/* A backend's own state for hactl (dp_info()): what only it knows. */
+#define DP_INFO_NETNS_MAX 64
+struct dp_info_netns {
+    char name[DP_NAME_MAX]; /* "" = the daemon's own namespace */
+    uint64_t events;        /* messages on its XFRM event socket */
+    uint64_t ae_events, expires, unknown, errors, overruns;
+};
+struct dp_info {
+    /* userspace: UDP GSO for ESP-in-UDP */
+    bool has_gso;
+    bool gso;               /* on (HAIKED_UDP_GSO=0 turns it off) */
+    uint64_t gso_refused;   /* runs the kernel refused */
+    uint64_t gso_paths_off; /* paths GSO is off for now */
+    uint64_t gso_msgs, gso_evictions;
+    /* kernel: the event sockets per network namespace in use */
+    size_t n_netns, netns_omitted;
+    struct dp_info_netns netns[DP_INFO_NETNS_MAX];
+};
+/* A gateway's device in the data plane (route-based VTI, the TUN). */
+struct dp_gw_device {
+    char kind[8]; /* "vti", "vti6", "tun" */
+    char ifname[DP_NAME_MAX];
+    char netns[DP_NAME_MAX]; /* "" = the daemon's own */
+    int ifindex;
+    uint32_t key; /* VTI ikey = okey = its policies' mark; 0: none */
+};
+
 struct dp_backend_ops {
     const char *name;
     int (*open)(struct dp *dp, char *err, size_t errlen);
@@ -87,6 +114,11 @@ struct dp_backend_ops {
      * or going): what the backend keeps per gateway (the kernel backend's
      * VTI device) goes. NULL: nothing kept. */
     void (*gateway_removed)(struct dp *dp, const char *gw_name);
+    /* For hactl: the backend's own state into out (zeroed by the caller);
+     * NULL: nothing to tell. */
+    void (*info)(struct dp *dp, struct dp_info *out);
+    /* For hactl: gw_name's device; false: none. NULL: never any. */
+    bool (*gateway_device)(struct dp *dp, const char *gw_name, struct dp_gw_device *out);
 };
 
 /* Sends one ESP-in-UDP datagram (SPI first, no non-ESP marker) of c from
@@ -183,6 +215,10 @@ int dp_esp_input_batch(struct dp *dp, const uint8_t *data, size_t len,
 void dp_esp_flush(struct dp *dp);
 /* The gateway gw_name was removed (reload): the backend's per-gateway state goes. */
 void dp_gateway_removed(struct dp *dp, const char *gw_name);
+
+/* What the backend tells about itself / gw_name's device (hactl). */
+void dp_info(struct dp *dp, struct dp_info *out);
+bool dp_gateway_device(struct dp *dp, const char *gw_name, struct dp_gw_device *out);
 
 /* The backends (dp_*.c). */
 extern const struct dp_backend_ops dp_record_ops;

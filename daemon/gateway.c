@@ -65,14 +65,45 @@ struct gateway *gw_find_cfg(struct daemon *d, const struct cfg_gateway *cg)
 
 /* ---- state and (re)initiation ------------------------------------------- */
 
+/* An SA attached, not dying, not being deleted by us (and ESTABLISHED):
+ * the counts gw_sa.c keeps at every change, O(1) here. */
 static bool has_live_sa(const struct gateway *gw, bool established)
 {
+    return established ? gw->n_established != 0 : gw->n_live != 0;
+}
+
+int gw_check_counts(const struct gateway *gw, char *why, size_t whylen)
+{
+    size_t n = 0, live = 0, est = 0, flagged = 0, queued = 0;
     const struct gw_sa *gs;
-    TAILQ_FOREACH(gs, &gw->sas, link)
-        if (!gs->dying && !gs->deleting && gs->sa &&
-            (!established || ike_sa_state(gs->sa) == IKE_SA_STATE_ESTABLISHED))
-            return true;
-    return false;
+    TAILQ_FOREACH(gs, &gw->sas, link) {
+        n++;
+        /* The definition the counts replace: a walk over every SA. */
+        bool is_live = !gs->dying && !gs->deleting && gs->sa;
+        bool is_est = is_live && ike_sa_state(gs->sa) == IKE_SA_STATE_ESTABLISHED;
+        live += is_live;
+        est += is_est;
+        if (gs->in_attn)
+            flagged++;
+        if ((gs->dying || gs->drop_pending || gs->reauth_pending) && !gs->in_attn) {
+            snprintf(why, whylen, "IKE SA %u has reap work but is not queued", gs->serial);
+            return -1;
+        }
+    }
+    TAILQ_FOREACH(gs, &gw->attn, attn_link)
+        queued++;
+    enum gw_state want = est ? GW_STATE_UP : live ? GW_STATE_CONNECTING : GW_STATE_IDLE;
+    if (n != gw->n_sas || live != gw->n_live || est != gw->n_established)
+        snprintf(why, whylen, "kept sas/live/established %zu/%zu/%zu, recounted %zu/%zu/%zu",
+                 gw->n_sas, gw->n_live, gw->n_established, n, live, est);
+    else if (queued != flagged)
+        snprintf(why, whylen, "%zu SAs queued for the reap, %zu flagged", queued, flagged);
+    else if (gw->state != GW_STATE_ADMIN_DOWN && gw->state != want)
+        snprintf(why, whylen, "state %s, the SAs say %s", gw_state_name(gw->state),
+                 gw_state_name(want));
+    else
+        return 0;
+    return -1;
 }
 
 static void schedule_retry(struct gateway *gw)
@@ -215,6 +246,7 @@ struct gateway *gw_create(struct daemon *d, const struct cfg_gateway *cg)
     gw->vdom = v ? v->index : 0;
     gw->passive = cg->passive;
     TAILQ_INIT(&gw->sas);
+    TAILQ_INIT(&gw->attn);
     gw->dpd.mode = (enum gw_dpd_mode)cg->dpd;
     gw->dpd.interval_s = cg->dpd_interval_s;
     gw->dpd.retries = cg->dpd_retries;

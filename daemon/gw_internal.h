@@ -16,5 +16,9 @@ int gw_initiate(struct gateway *gw, char *err, size_t errlen);
 int gw_initiate_reauth(struct gateway *gw, uint32_t old_serial, char *err, size_t errlen);
 void gw_delete_all(struct gateway *gw, const char *reason);
 struct gateway *gw_find_cfg(struct daemon *d, const struct cfg_gateway *cg);
+/* Recounts from every SA what gw_sa.c keeps incrementally (n_sas, n_live,
+ * n_established, the reap queue) and the state derived from them: 0 when
+ * all agree, else -1 with the first difference in why. O(n), for tests. */
+int gw_check_counts(const struct gateway *gw, char *why, size_t whylen);
 
 #endif

@@ -33,6 +33,44 @@ struct gw_sa *gw_sa_new(struct gateway *gw, struct vdom_rt *v)
     return gs;
 }
 
+/* Brings gw's live/established counts up to date for gs: what gs counts
+ * now replaces what it counted before. Called at every change of gs->sa,
+ * dying, deleting or its libike state (after_one), so gw_refresh_state is
+ * O(1) instead of a walk over every SA of the gateway. */
+static void account(struct gw_sa *gs)
+{
+    struct gateway *gw = gs->gw;
+    uint8_t now = 0;
+    if (gs->sa && !gs->dying && !gs->deleting) {
+        now = GW_SA_COUNTED_LIVE;
+        if (ike_sa_state(gs->sa) == IKE_SA_STATE_ESTABLISHED)
+            now |= GW_SA_COUNTED_ESTABLISHED;
+    }
+    uint8_t flip = now ^ gs->counted;
+    if (flip & GW_SA_COUNTED_LIVE) {
+        if (now & GW_SA_COUNTED_LIVE)
+            gw->n_live++;
+        else
+            gw->n_live--;
+    }
+    if (flip & GW_SA_COUNTED_ESTABLISHED) {
+        if (now & GW_SA_COUNTED_ESTABLISHED)
+            gw->n_established++;
+        else
+            gw->n_established--;
+    }
+    gs->counted = now;
+}
+
+void gw_sa_defer(struct gw_sa *gs)
+{
+    account(gs);
+    if (!gs->in_attn) {
+        gs->in_attn = true;
+        TAILQ_INSERT_TAIL(&gs->gw->attn, gs, attn_link);
+    }
+}
+
 struct gw_sa *gw_sa_from_cb(struct daemon *d, const struct ike_sa *sa)
 {
     if (!sa)
@@ -65,6 +103,7 @@ int gw_sa_attach(struct gw_sa *gs, struct ike_sa *sa)
         gw_sa_destroy(gs);
         return -1;
     }
+    account(gs);
     if (!ike_sa_is_initiator(sa) && gs->last_state == IKE_SA_STATE_INIT_DONE) {
         gs->half_open = true;
         gs->half_open_peer = *ike_sa_remote_addr(sa);
@@ -103,6 +142,36 @@ static struct gw_sa *find_serial(struct gateway *gw, uint32_t serial)
     struct gw_sa *gs;
     TAILQ_FOREACH(gs, &gw->sas, link)
         if (gs->serial == serial)
+            return gs;
+    return NULL;
+}
+
+static bool has_spis(const struct gw_sa *gs, const uint8_t spi_i[IKE_SPI_LEN],
+                     const uint8_t spi_r[IKE_SPI_LEN])
+{
+    return gs->sa && !memcmp(ike_sa_spi_i(gs->sa), spi_i, IKE_SPI_LEN) &&
+           !memcmp(ike_sa_spi_r(gs->sa), spi_r, IKE_SPI_LEN);
+}
+
+struct gw_sa *gw_sa_find_spis(struct gateway *gw, const struct gw_sa *self,
+                              const uint8_t spi_i[IKE_SPI_LEN], const uint8_t spi_r[IKE_SPI_LEN])
+{
+    /* Our SPI is SPI_i where we initiated the SA, SPI_r where we answered:
+     * the SA table knows both roles by our SPI (the I flag of a header
+     * from the other side says which). */
+    const struct sa_table *t = &gw->d->sat;
+    for (int from_initiator = 0; from_initiator < 2; from_initiator++) {
+        struct ike_hdr h = {.flags = from_initiator ? IKE_FLAG_INITIATOR : 0};
+        memcpy(h.spi_i, spi_i, IKE_SPI_LEN);
+        memcpy(h.spi_r, spi_r, IKE_SPI_LEN);
+        struct gw_sa *gs = sat_lookup(t, &h);
+        if (gs && gs != self && gs->gw == gw && has_spis(gs, spi_i, spi_r))
+            return gs;
+    }
+    /* Not in the table (its SPI collided when it was adopted): the walk. */
+    struct gw_sa *gs;
+    TAILQ_FOREACH(gs, &gw->sas, link)
+        if (gs != self && has_spis(gs, spi_i, spi_r))
             return gs;
     return NULL;
 }
@@ -148,6 +217,7 @@ static void on_state(struct gw_sa *gs, enum ike_sa_state st)
                    : gs->established_ms ? "deleted by the peer, expired or replaced"
                                         : "negotiation failed");
         gs->dying = true;
+        gw_sa_defer(gs);
         if (gs->established_ms)
             gw->counters.ike_sa_deleted++;
         else
@@ -159,14 +229,19 @@ static void on_state(struct gw_sa *gs, enum ike_sa_state st)
 /* true when gs changed state (then on_state has run). */
 static bool after_one(struct gw_sa *gs)
 {
-    if (!gs->sa)
+    if (!gs->sa) {
+        account(gs);
         return false;
+    }
     take_stats(gs);
     enum ike_sa_state st = ike_sa_state(gs->sa);
-    if (st == gs->last_state)
+    if (st == gs->last_state) {
+        account(gs); /* gw_sa_delete set deleting */
         return false;
+    }
     gs->last_state = st;
     on_state(gs, st);
+    account(gs);
     return true;
 }
 
@@ -175,6 +250,7 @@ static bool after_one(struct gw_sa *gs)
 static void after_gw(struct gateway *gw)
 {
     gw->sweep_needed = false;
+    gw->n_adopted = 0;
     for (int pass = 0; pass < 4; pass++) {
         bool changed = false;
         struct gw_sa *gs;
@@ -186,11 +262,35 @@ static void after_gw(struct gateway *gw)
     gw_refresh_state(gw);
 }
 
-/* A call into gs changes gs only, unless a callback added an SA
- * (sweep_needed); on_state's own work on another SA (reauth_done deleting
- * the old one) goes through gw_sa_after of that SA. Sweeping every SA of
- * the gateway per datagram made a dial-up gateway with 10^4 peers
- * quadratic (tests/bench/ike.sh). */
+/* gs and the SAs an IKE rekey adopted during the call (gw->adopted),
+ * until nothing changes: the same passes as after_gw over those only. */
+static void after_adopted(struct gateway *gw, struct gw_sa *gs)
+{
+    struct gw_sa *set[1 + sizeof(gw->adopted) / sizeof(gw->adopted[0])];
+    size_t n = 0;
+    if (gs)
+        set[n++] = gs;
+    for (unsigned i = 0; i < gw->n_adopted; i++)
+        if (gw->adopted[i] != gs)
+            set[n++] = gw->adopted[i];
+    /* Cleared first: a nested gw_sa_after (reauth_done deleting the old
+     * SA) must not look at them again, as with sweep_needed. after_one
+     * never frees, so the pointers stay valid through the passes. */
+    gw->n_adopted = 0;
+    for (int pass = 0; pass < 4; pass++) {
+        bool changed = false;
+        for (size_t i = 0; i < n; i++)
+            changed |= after_one(set[i]);
+        if (!changed)
+            break;
+    }
+}
+
+/* A call into gs changes gs only, unless a callback added an SA (an IKE
+ * rekey: gw->adopted, or sweep_needed past that array); on_state's own
+ * work on another SA (reauth_done deleting the old one) goes through
+ * gw_sa_after of that SA. Sweeping every SA of the gateway per datagram
+ * made a dial-up gateway with 10^4 peers quadratic (tests/bench/ike.sh). */
 void gw_sa_after(struct gw_sa *gs)
 {
     struct gateway *gw = gs->gw;
@@ -198,7 +298,10 @@ void gw_sa_after(struct gw_sa *gs)
         after_gw(gw);
         return;
     }
-    after_one(gs);
+    if (gw->n_adopted)
+        after_adopted(gw, gs);
+    else
+        after_one(gs);
     gw_refresh_state(gw);
 }
 
@@ -223,6 +326,14 @@ void gw_sa_destroy(struct gw_sa *gs)
             event_free(gs->timers[i].ev);
     TAILQ_REMOVE(&gw->sas, gs, link);
     gw->n_sas--;
+    /* Takes back what it counted (whatever its fields say now). */
+    gs->sa = NULL;
+    account(gs);
+    if (gs->in_attn)
+        TAILQ_REMOVE(&gw->attn, gs, attn_link);
+    for (unsigned i = 0; i < gw->n_adopted; i++)
+        if (gw->adopted[i] == gs)
+            gw->adopted[i--] = gw->adopted[--gw->n_adopted];
     if (d->creating == gs)
         d->creating = NULL;
     free(gs);
@@ -277,8 +388,12 @@ struct gw_sa *gw_sa_adopt_rekeyed(struct gw_sa *old, struct ike_sa *new_sa)
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_ERR, &who,
                    "rekeyed IKE SA: SPI already in use, it will not receive");
     }
+    account(gs);
     gw->counters.ike_rekeys++;
-    gw->sweep_needed = true;
+    if (gw->n_adopted < sizeof(gw->adopted) / sizeof(gw->adopted[0]))
+        gw->adopted[gw->n_adopted++] = gs;
+    else
+        gw->sweep_needed = true;
     hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who, "IKE SA rekeyed: replaced by IKE SA %u",
                gs->serial);
     return gs;
@@ -298,46 +413,52 @@ void gw_sa_move_children(struct gw_sa *old, struct gw_sa *gs)
 }
 
 /* Work libike asked for from inside a callback (where it may not be
- * done): INITIAL_CONTACT drops and reauthentications. */
-static void run_pending(struct gateway *gw)
+ * done): an INITIAL_CONTACT drop or a reauthentication of gs. */
+static void run_pending(struct gateway *gw, struct gw_sa *gs)
 {
-    struct gw_sa *gs;
-    TAILQ_FOREACH(gs, &gw->sas, link) {
-        if (gs->drop_pending && gs->sa && !gs->dying) {
-            gs->drop_pending = false;
-            gw->counters.initial_contact_drops++;
-            ike_sa_drop(gs->sa, "peer sent INITIAL_CONTACT on a newer IKE SA");
-        }
-        if (gs->reauth_pending && gs->sa && !gs->dying) {
-            gs->reauth_pending = false;
-            char err[256];
-            gw->counters.reauths++;
-            uint32_t old_serial = gs->serial;
-            if (gw_initiate_reauth(gw, old_serial, err, sizeof(err)) < 0) {
-                struct hlog_who who = daemon_who(gw, gs);
-                hlog_write(&gw->d->log, HLOG_IKE, IKE_LOG_ERR, &who,
-                           "reauthentication not started: %s", err);
-            }
+    if (gs->drop_pending && gs->sa && !gs->dying) {
+        gs->drop_pending = false;
+        gw->counters.initial_contact_drops++;
+        ike_sa_drop(gs->sa, "peer sent INITIAL_CONTACT on a newer IKE SA");
+        gw_sa_after(gs);
+    }
+    if (gs->reauth_pending && gs->sa && !gs->dying) {
+        gs->reauth_pending = false;
+        char err[256];
+        gw->counters.reauths++;
+        uint32_t old_serial = gs->serial;
+        if (gw_initiate_reauth(gw, old_serial, err, sizeof(err)) < 0) {
+            struct hlog_who who = daemon_who(gw, gs);
+            hlog_write(&gw->d->log, HLOG_IKE, IKE_LOG_ERR, &who,
+                       "reauthentication not started: %s", err);
         }
     }
-    after_gw(gw);
 }
 
+/* Only the SAs on gw->attn (gw_sa_defer: dying, or work pending) are
+ * looked at: a reap per loop turn over every SA of a gateway made a mass
+ * teardown quadratic. */
 void gw_sa_reap(struct daemon *d)
 {
     struct gateway *gw;
     TAILQ_FOREACH(gw, &d->gateways, link) {
-        run_pending(gw);
+        /* An adopted SA no gw_sa_after looked at yet (as the sweep did). */
+        if (gw->sweep_needed)
+            after_gw(gw);
+        else if (gw->n_adopted)
+            after_adopted(gw, NULL);
+        /* Pending work first (it may queue more SAs at the tail, which
+         * this walk reaches; nothing here frees one). */
         struct gw_sa *gs, *next;
-        bool any = false;
-        for (gs = TAILQ_FIRST(&gw->sas); gs; gs = next) {
-            next = TAILQ_NEXT(gs, link);
-            if (gs->dying) {
+        TAILQ_FOREACH(gs, &gw->attn, attn_link)
+            run_pending(gw, gs);
+        for (gs = TAILQ_FIRST(&gw->attn); gs; gs = next) {
+            next = TAILQ_NEXT(gs, attn_link);
+            TAILQ_REMOVE(&gw->attn, gs, attn_link);
+            gs->in_attn = false;
+            if (gs->dying)
                 gw_sa_destroy(gs);
-                any = true;
-            }
         }
-        if (any)
-            gw_refresh_state(gw);
+        gw_refresh_state(gw); /* as every reap did (O(1) now) */
     }
 }

@@ -36,6 +36,15 @@ void gw_sa_move_children(struct gw_sa *old, struct gw_sa *gs);
 /* Runs deferred work (INITIAL_CONTACT drops, reauthentications), then
  * frees every dying SA of every gateway. */
 void gw_sa_reap(struct daemon *d);
+/* The SA of gw (other than self) with these IKE SPIs, NULL when none:
+ * O(1) through the SA table (the IKE rekey callbacks look up the SA they
+ * replace; a walk per rekey made a mass rekey quadratic). */
+struct gw_sa *gw_sa_find_spis(struct gateway *gw, const struct gw_sa *self,
+                              const uint8_t spi_i[IKE_SPI_LEN], const uint8_t spi_r[IKE_SPI_LEN]);
+/* gs is dying, or has drop_pending/reauth_pending set: the next
+ * gw_sa_reap looks at it (it looks at no other SA). Whoever sets one of
+ * those fields outside gw_sa.c calls this right after. */
+void gw_sa_defer(struct gw_sa *gs);
 /* libike's SA -> ours; binds d->creating on its first callback. */
 struct gw_sa *gw_sa_from_cb(struct daemon *d, const struct ike_sa *sa);
 

@@ -189,12 +189,7 @@ static void moved_children(struct daemon *d, struct gw_sa *gs, const struct ike_
 {
     if (spi_zero(ex->replaces_spi_i))
         return;
-    struct gw_sa *old;
-    TAILQ_FOREACH(old, &gs->gw->sas, link)
-        if (old != gs && old->sa &&
-            !memcmp(ike_sa_spi_i(old->sa), ex->replaces_spi_i, IKE_SPI_LEN) &&
-            !memcmp(ike_sa_spi_r(old->sa), ex->replaces_spi_r, IKE_SPI_LEN))
-            break;
+    struct gw_sa *old = gw_sa_find_spis(gs->gw, gs, ex->replaces_spi_i, ex->replaces_spi_r);
     if (!old)
         return;
     gw_sa_move_children(old, gs);
@@ -253,6 +248,7 @@ static void glue_initial_contact(void *user, struct ike_sa *sa)
         if (oid->type != id->type || oid->len != id->len || memcmp(oid->data, id->data, id->len))
             continue;
         o->drop_pending = true;
+        gw_sa_defer(o);
         n++;
     }
     if (n) {
@@ -291,6 +287,7 @@ static void glue_reauth(void *user, struct ike_sa *sa)
     hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
                "soft lifetime: reauthenticating (new IKE SA first, then this one goes)");
     gs->reauth_pending = true;
+    gw_sa_defer(gs);
     daemon_schedule_reap(d);
 }
 

@@ -130,8 +130,11 @@ static int kernel_esp_opts(int fd, const struct ike_addr *a)
     return 0;
 }
 
-/* Larger buffers for a 4500 socket (best effort: the forced variants
- * need CAP_NET_ADMIN, the plain ones stop at the sysctl maxima). */
+/* Larger buffers for every IKE/NAT-T socket: 4500 carries ESP-in-UDP
+ * bursts, and port 500 takes the answers of thousands of peers at once
+ * (the Deletes at shutdown overflowed the default 212 KB:
+ * tests/bench/gw_shutdown.sh). Best effort: the forced variants need
+ * CAP_NET_ADMIN, the plain ones stop at the sysctl maxima. */
 static void natt_bufs(int fd)
 {
     int sz = NET_NATT_SOCKBUF;
@@ -171,8 +174,7 @@ static int open_one(struct net *net, const struct ike_addr *a, char *err, size_t
         close(fd);
         return -e;
     }
-    if (a->port == IKE_PORT_NATT)
-        natt_bufs(fd);
+    natt_bufs(fd);
     if (set_opts(fd, a->family) < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0) {
         int e = errno;
         snprintf(err, errlen, "bind %s: %s", as, strerror(e));

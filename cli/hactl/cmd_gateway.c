@@ -108,6 +108,7 @@ static void print_gateway(FILE *f, const Ctl__Gateway *g)
                 (unsigned long long)g->dpd->failures);
     if (g->stats)
         print_stats(f, g->stats);
+    hactl_print_device(f, g->device, false);
     for (size_t i = 0; i < g->n_ike_sas; i++)
         print_ike_sa(f, g->ike_sas[i]);
     if (!g->n_ike_sas)
@@ -179,7 +180,8 @@ const struct hactl_cmd hactl_cmd_gateway = {
     .args = "list [NAME] | clear [NAME]",
     .summary = "IKE SAs per gateway; delete them and reset counters",
     .help = "gateway list [NAME]\n"
-            "    Every gateway (or NAME): addresses, counters, DPD, and each IKE SA with\n"
+            "    Every gateway (or NAME): addresses, counters, DPD, its data-plane\n"
+            "    device (VTI or TUN: ifindex, key), and each IKE SA with\n"
             "    its SPIs, role, state, proposal, message IDs, lifetime/rekey, NAT and\n"
             "    drop counters (like FortiOS `diagnose vpn ike gateway list`).\n"
             "    Keys only with --show-keys.\n"

@@ -47,6 +47,7 @@ static void print_status(FILE *f, const Ctl__StatusResult *s)
         }
     }
     print_filter(f, s->debug);
+    hactl_print_dataplane(f, s->dataplane);
     hactl_print_cluster(f, s);
 }
 
@@ -81,6 +82,9 @@ const struct hactl_cmd hactl_cmd_status = {
     .summary = "daemon version, uptime, per-VDOM counts, the HA cluster",
     .help = "Shows haiked's version, pid and uptime, how many gateways, IKE SAs and\n"
             "CHILD SAs exist in total and per VDOM, and the `debug ike` filter.\n"
+            "The data plane: its backend, CHILD SA installs, UDP GSO (userspace:\n"
+            "on/off, refusals, paths without it) or the XFRM event counters per\n"
+            "network namespace (kernel).\n"
             "With HA: the CPG group, every node (up/down, uptime, priority per\n"
             "virtual cluster), each virtual cluster (VDOMs, master, this node's role\n"
             "and why, sync state, mirrored IKE/CHILD SAs, last failover: when, why,\n"

@@ -122,6 +122,7 @@ static void print_show(FILE *f, const Ctl__Gateway *g)
                 (unsigned long long)g->dpd->failures);
     fprintf(f, "natt: mode=%s active=%s\n", hactl_str(g->nat_t),
             sa && (sa->nat_local || sa->nat_remote) ? "yes" : "no");
+    hactl_print_device(f, g->device, true);
     for (size_t i = 0; i < g->n_phase2s; i++)
         print_phase2(f, g, g->phase2s[i]);
     /* CHILD SAs of a selector no longer configured (after a reload). */
@@ -223,8 +224,9 @@ const struct hactl_cmd hactl_cmd_tunnel = {
             "tunnel show NAME\n"
             "    Gateway NAME's selectors (phase 2) and their CHILD SAs: SPIs in/out,\n"
             "    algorithms, selectors, age/lifetime/rekey, packet/byte/error counters\n"
-            "    (like FortiOS `diagnose vpn tunnel list name NAME`). ESP keys only\n"
-            "    with --show-keys.\n"
+            "    (like FortiOS `diagnose vpn tunnel list name NAME`); its data-plane\n"
+            "    device (dev: the route-based VTI with its ifindex and key, or the\n"
+            "    userspace TUN). ESP keys only with --show-keys.\n"
             "tunnel up NAME       negotiate now (not for passive gateways)\n"
             "tunnel down NAME     delete the IKE SAs (Delete sent), stay down until up\n"
             "tunnel flush NAME    drop the CHILD SAs\n",

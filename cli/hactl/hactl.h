@@ -84,6 +84,10 @@ const char *hactl_endpoint(const Ctl__Endpoint *e, char *buf, size_t size);
 const char *hactl_str(const char *s); /* s or "-" */
 /* " reason=count" for each non-zero drop counter, or " none". */
 void hactl_print_drops(FILE *f, Ctl__DropCount **d, size_t n);
+/* status's data-plane part and a gateway's device (fmt_dp.c); fortios:
+ * `tunnel show`'s key=value style. Nothing for NULL. */
+void hactl_print_dataplane(FILE *f, const Ctl__DataplaneStatus *d);
+void hactl_print_device(FILE *f, const Ctl__DataplaneDevice *d, bool fortios);
 /* status's cluster part ("HA: standalone" without one; fmt_ha.c). */
 void hactl_print_cluster(FILE *f, const Ctl__StatusResult *s);
 

@@ -1,7 +1,9 @@
-/* `status`: version, uptime, per-VDOM counts, the debug filter, the cluster. */
+/* `status`: version, uptime, per-VDOM counts, the debug filter, the data
+ * plane's own state, the cluster. */
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl/ctl_dataplane.h"
 #include "ctl/ctl_dispatch.h"
 #include "ctl/ctl_handlers.h"
 #include "ctl/ctl_view.h"
@@ -73,6 +75,8 @@ int ctl_h_status(struct ctl_req *r)
         }
     }
     st->debug = ctl_debug_filter(r);
+    if (!(st->dataplane = ctl_v_dataplane(r)))
+        return -1;
     if (ctl_ha_status(r, st) != 0)
         return -1;
     r->resp->result_case = CTL__RESPONSE__RESULT_STATUS;

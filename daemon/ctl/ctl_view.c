@@ -1,5 +1,6 @@
 /* Runtime -> ctl.* messages (see ctl_view.h). */
 #include "ctl/ctl_view.h"
+#include "ctl/ctl_dataplane.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -678,6 +679,7 @@ Ctl__Gateway *ctl_v_gateway(struct ctl_req *r, struct gateway *gw, bool with_sas
     m->dpd = gw_dpd(a, &gw->dpd);
     m->counters = gw_counters_sum(a, gw);
     m->stats = gw_stats(a, gw);
+    m->device = ctl_v_device(r, gw); /* NULL: no device (or no memory: left out) */
     if (with_sas && (gw_sas(r, gw, m) != 0 || gw_phase2s(a, gw, m) != 0))
         return NULL;
     return m;

@@ -812,7 +812,7 @@ static int us_open(struct dp *dp, char *err, size_t errlen)
     TAILQ_INIT(&p->due);
     esp_gro_init(&p->gro);
     /* UDP GSO for ESP-in-UDP unless HAIKED_UDP_GSO=0 (for measuring the
-     * batching without it); a kernel that refuses it turns it off. */
+     * batching without it); a path the kernel refuses it on goes without. */
     const char *gso = getenv("HAIKED_UDP_GSO");
     esp_batch_init(&p->io, !(gso && !strcmp(gso, "0")));
     p->tick = event_new(dp->base, -1, 0, on_tick, dp);
@@ -830,6 +830,35 @@ static int us_open(struct dp *dp, char *err, size_t errlen)
     return 0;
 }
 
+/* hactl: UDP GSO's state (esp_batch.h). */
+static void us_info(struct dp *dp, struct dp_info *out)
+{
+    struct us_priv *p = dp->priv;
+    if (!p)
+        return;
+    out->has_gso = true;
+    out->gso = p->io.gso;
+    out->gso_refused = p->io.gso_refused;
+    out->gso_paths_off = esp_batch_gso_paths_off(&p->io);
+    out->gso_msgs = p->io.gso_msgs;
+    out->gso_evictions = p->io.gso_evictions;
+}
+
+/* hactl: the gateway's TUN. */
+static bool us_gateway_device(struct dp *dp, const char *gw, struct dp_gw_device *out)
+{
+    const struct us_priv *p = dp->priv;
+    for (const struct us_tun *t = p ? p->tuns : NULL; t; t = t->next)
+        if (!strcmp(t->gw, gw)) {
+            snprintf(out->kind, sizeof(out->kind), "tun");
+            snprintf(out->ifname, sizeof(out->ifname), "%s", t->ifname);
+            snprintf(out->netns, sizeof(out->netns), "%s", t->netns);
+            out->ifindex = t->ifindex;
+            return true;
+        }
+    return false;
+}
+
 const struct dp_backend_ops dp_userspace_ops = {
     .name = "userspace",
     .open = us_open,
@@ -840,4 +869,6 @@ const struct dp_backend_ops dp_userspace_ops = {
     .set_seq = us_set_seq,
     .esp_input = us_esp_input,
     .esp_flush = us_esp_flush,
+    .info = us_info,
+    .gateway_device = us_gateway_device,
 };

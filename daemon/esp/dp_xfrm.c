@@ -516,4 +516,6 @@ const struct dp_backend_ops dp_xfrm_ops = {
     .set_seq = xf_set_seq_op,
     .esp_input = NULL, /* inbound ESP is the kernel's */
     .gateway_removed = xf_vti_gateway_removed,
+    .info = xf_ns_info,
+    .gateway_device = xf_vti_device,
 };

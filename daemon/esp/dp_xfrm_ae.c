@@ -278,18 +278,18 @@ void xf_learn_hz(struct dp *dp, struct xf_ns *ns, const struct xf_dir *d)
 
 /* ---- the event socket ---------------------------------------------------------- */
 
-static void on_newae(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
+static void on_newae(struct dp *dp, struct xf_ns *ns, struct nlmsghdr *h)
 {
     struct xf_priv *p = dp->priv;
     /* xfrmnl_ae_parse dereferences the replay attribute unchecked */
     if (!nlmsg_find_attr(h, sizeof(struct xfrm_aevent_id), XFRMA_REPLAY_ESN_VAL) &&
         !nlmsg_find_attr(h, sizeof(struct xfrm_aevent_id), XFRMA_REPLAY_VAL)) {
-        p->ev_errors++;
+        p->ev_errors++, ns->ev_ctr.errors++;
         return;
     }
     struct xfrmnl_ae *ae = NULL;
     if (xfrmnl_ae_parse(h, &ae) < 0 || !ae) {
-        p->ev_errors++;
+        p->ev_errors++, ns->ev_ctr.errors++;
         return;
     }
     struct ike_addr dst = {0};
@@ -302,7 +302,7 @@ static void on_newae(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
         x = xf_find(dp, ns, (uint32_t)xfrmnl_ae_get_spi(ae), &dst, &inbound);
     }
     if (!x) {
-        p->ev_unknown++; /* not ours (another daemon's SA) or already gone */
+        p->ev_unknown++, ns->ev_ctr.unknown++; /* not ours (another daemon's SA) or already gone */
         xfrmnl_ae_put(ae);
         return;
     }
@@ -332,7 +332,7 @@ static void on_newae(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
     if (inbound && x->out_deferred && (cause & (XFRM_AE_CR | XFRM_AE_CE)) && d->seq)
         (void)xf_out_activate(dp, x);
     xf_fill_counters(x->c);
-    p->ae_events++;
+    p->ae_events++, ns->ev_ctr.ae_events++;
     /* The counter event: every counter_event_packets packets of the pair
      * (the kernel's threshold counts per state from its last event, and a
      * timer event resets it, so count here), or on timer events when the
@@ -347,12 +347,12 @@ static void on_newae(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
     }
 }
 
-static void on_expire(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
+static void on_expire(struct dp *dp, struct xf_ns *ns, struct nlmsghdr *h)
 {
     struct xf_priv *p = dp->priv;
     struct xfrmnl_sa *sa = NULL;
     if (xfrmnl_sa_parse(h, &sa) < 0 || !sa) {
-        p->ev_errors++;
+        p->ev_errors++, ns->ev_ctr.errors++;
         return;
     }
     struct ike_addr dst = {0};
@@ -367,10 +367,10 @@ static void on_expire(struct dp *dp, const struct xf_ns *ns, struct nlmsghdr *h)
     bool hard = xfrmnl_sa_is_hardexpiry_reached(sa);
     xfrmnl_sa_put(sa);
     if (!x) {
-        p->ev_unknown++;
+        p->ev_unknown++, ns->ev_ctr.unknown++;
         return;
     }
-    p->expires++;
+    p->expires++, ns->ev_ctr.expires++;
     if (hard) { /* the kernel deleted that state itself */
         (inbound ? &x->in : &x->out)->installed = false;
         if (!inbound)
@@ -386,11 +386,11 @@ static int on_ev_msg(struct nl_msg *msg, void *arg)
     struct xf_priv *p = dp->priv;
     struct sockaddr_nl *src = nlmsg_get_src(msg);
     if (src && src->nl_pid != 0) { /* only the kernel speaks on these groups */
-        p->ev_errors++;
+        p->ev_errors++, ns->ev_ctr.errors++;
         return NL_SKIP;
     }
     struct nlmsghdr *h = nlmsg_hdr(msg);
-    p->ev_msgs++;
+    p->ev_msgs++, ns->ev_ctr.msgs++;
     if (h->nlmsg_type == XFRM_MSG_NEWAE)
         on_newae(dp, ns, h);
     else if (h->nlmsg_type == XFRM_MSG_EXPIRE)
@@ -408,9 +408,9 @@ static void on_ev_read(evutil_socket_t fd, short what, void *arg)
     int r = nl_recvmsgs_default(ns->ev);
     if (r == -NLE_NOMEM || r == -NLE_MSG_OVERFLOW) {
         /* ENOBUFS: events were lost; the next counters() read is exact */
-        p->ev_overruns++;
+        p->ev_overruns++, ns->ev_ctr.overruns++;
     } else if (r < 0 && r != -NLE_AGAIN) {
-        p->ev_errors++;
+        p->ev_errors++, ns->ev_ctr.errors++;
     }
 }
 

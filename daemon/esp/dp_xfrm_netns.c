@@ -43,6 +43,37 @@ size_t xf_ns_count(const struct dp *dp)
     return n;
 }
 
+void xf_ns_info(struct dp *dp, struct dp_info *out)
+{
+    const struct xf_priv *p = dp->priv;
+    if (!p)
+        return;
+    /* oldest first: the daemon's own namespace, then VDOMs as they opened */
+    const struct xf_ns *order[DP_INFO_NETNS_MAX];
+    size_t n = 0;
+    for (const struct xf_ns *ns = p->nss; ns; ns = ns->next) {
+        if (n == DP_INFO_NETNS_MAX) {
+            out->netns_omitted++; /* the newest go: drop order[0] */
+            memmove(order, order + 1, (n - 1) * sizeof(order[0]));
+            order[n - 1] = ns;
+            continue;
+        }
+        order[n++] = ns;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct xf_ns *ns = order[n - 1 - i];
+        struct dp_info_netns *o = &out->netns[i];
+        snprintf(o->name, sizeof(o->name), "%s", ns->name);
+        o->events = ns->ev_ctr.msgs;
+        o->ae_events = ns->ev_ctr.ae_events;
+        o->expires = ns->ev_ctr.expires;
+        o->unknown = ns->ev_ctr.unknown;
+        o->errors = ns->ev_ctr.errors;
+        o->overruns = ns->ev_ctr.overruns;
+    }
+    out->n_netns = n;
+}
+
 /* The kernel's own words for a refused request (extended ACK): libnl maps
  * errno to coarser codes and drops the text. NL_STOP: libnl returns the
  * error as usual. Requests are synchronous, so one record (in xf_priv)

@@ -14,8 +14,9 @@
  *   rt   rtnetlink for add-route, opened on first use
  *
  * The daemon's own namespace ("") is opened with the backend and lives
- * until it closes; a VDOM's on the first pair placed there, and closed
- * with the last pair that leaves (a reload that removes a VDOM's
+ * until it closes; a VDOM's on the first pair placed there (or its
+ * route-based device, which holds a reference too and uses rt), and closed
+ * with the last pair or device that leaves (a reload that removes a VDOM's
  * gateways, or a namespace deleted under us, leaves no socket pinning it).
  */
 #ifndef HAIKED_DP_XFRM_NETNS_H
@@ -34,6 +35,12 @@ struct xf_ns {
     struct nl_sock *rt;       /* rtnetlink (add-route); NULL until needed */
     struct event *ev_read;
     struct xf_route *routes; /* add-route's routes in this namespace */
+    /* What arrived on ev (hactl status, per namespace; the totals are in
+     * xf_priv): messages, NEWAE and EXPIRE about our pairs, about pairs
+     * not ours, unreadable ones, ENOBUFS overruns (events lost). */
+    struct {
+        uint64_t msgs, ae_events, expires, unknown, errors, overruns;
+    } ev_ctr;
 };
 
 /* The namespace a pair belongs in: its gateway's VDOM's ("" without an
@@ -56,5 +63,7 @@ struct xf_ns *xf_ns_of(const struct dp *dp, const struct xf_child *x);
 int xf_ns_open_rt(struct xf_ns *ns, char *err, size_t errlen);
 /* How many namespaces are open (the daemon's own included). */
 size_t xf_ns_count(const struct dp *dp);
+/* The backend's info op: every open namespace's event counters. */
+void xf_ns_info(struct dp *dp, struct dp_info *out);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * VTI devices of route-based gateways (see dp_xfrm_vti.h): created,
  * updated and deleted with rtnetlink through libnl-route-3's ipvti /
- * ip6vti links, on a socket opened inside the gateway's namespace; the
- * device's disable_policy sysctls written there too.
+ * ip6vti links, on the rtnetlink socket of the gateway's namespace
+ * (dp_xfrm_netns.h: the one add-route uses there; the device holds a
+ * reference on the namespace); the device's disable_policy sysctls
+ * written there too.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 
 #include "config/config.h"
 #include "daemon.h"
+#include "dp_xfrm_netns.h"
 #include "dp_xfrm_vti.h"
 #include "esp_netns.h"
 #include "esp_tun.h"
@@ -41,11 +44,6 @@ bool xf_route_based(const struct dp_child *c)
 static bool dialup_of(const struct dp_child *c)
 {
     return c->owner && c->owner->gw && c->owner->gw->cfg && c->owner->gw->cfg->remote_any;
-}
-
-static const char *netns_of(const struct dp_child *c)
-{
-    return c->owner && c->owner->vdom ? c->owner->vdom->netns : "";
 }
 
 static size_t alen_of(const struct ike_addr *a)
@@ -111,19 +109,11 @@ static struct rtnl_link *vti_link(const struct xf_vti *v, bool create)
     return l;
 }
 
-static int open_rt(struct xf_vti *v, char *err, size_t errlen)
+/* The namespace's rtnetlink socket (opened inside it, shared with
+ * add-route's routes there). */
+static struct nl_sock *rt_of(const struct xf_vti *v)
 {
-    int back;
-    if (esp_netns_enter(v->netns, &back, err, errlen) < 0)
-        return -1;
-    v->rt = nl_socket_alloc();
-    int e = v->rt ? nl_connect(v->rt, NETLINK_ROUTE) : -NLE_NOMEM;
-    esp_netns_leave(back);
-    if (e < 0) {
-        snprintf(err, errlen, "rtnetlink: %s", nl_geterror(e));
-        return -1;
-    }
-    return 0;
+    return v->ns->rt;
 }
 
 /* "1" into /proc/sys/net/<family>/conf/<dev>/<what>, inside the device's
@@ -134,7 +124,7 @@ static int sysctl_on(const struct xf_vti *v, const char *family, const char *wha
     char path[128];
     snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", family, v->ifname, what);
     int back;
-    if (esp_netns_enter(v->netns, &back, err, errlen) < 0)
+    if (esp_netns_enter(v->ns->name, &back, err, errlen) < 0)
         return -1;
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     int e = fd < 0 ? errno : 0;
@@ -154,7 +144,7 @@ static int sysctl_on(const struct xf_vti *v, const char *family, const char *wha
 static int remove_stale(struct xf_vti *v, char *err, size_t errlen)
 {
     struct rtnl_link *old = NULL;
-    int e = rtnl_link_get_kernel(v->rt, 0, v->ifname, &old);
+    int e = rtnl_link_get_kernel(rt_of(v), 0, v->ifname, &old);
     if (e < 0) {
         snprintf(err, errlen, "%s exists but cannot be read: %s", v->ifname, nl_geterror(e));
         return -1;
@@ -166,7 +156,7 @@ static int remove_stale(struct xf_vti *v, char *err, size_t errlen)
         rtnl_link_put(old);
         return -1;
     }
-    e = rtnl_link_delete(v->rt, old);
+    e = rtnl_link_delete(rt_of(v), old);
     rtnl_link_put(old);
     if (e < 0) {
         snprintf(err, errlen, "removing the stale %s: %s", v->ifname, nl_geterror(e));
@@ -182,9 +172,9 @@ static int create_dev(struct xf_vti *v, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int e = rtnl_link_add(v->rt, l, NLM_F_CREATE | NLM_F_EXCL);
+    int e = rtnl_link_add(rt_of(v), l, NLM_F_CREATE | NLM_F_EXCL);
     if (e == -NLE_EXIST && remove_stale(v, err, errlen) == 0)
-        e = rtnl_link_add(v->rt, l, NLM_F_CREATE | NLM_F_EXCL);
+        e = rtnl_link_add(rt_of(v), l, NLM_F_CREATE | NLM_F_EXCL);
     else if (e == -NLE_EXIST)
         e = 1; /* err set */
     rtnl_link_put(l);
@@ -196,7 +186,7 @@ static int create_dev(struct xf_vti *v, char *err, size_t errlen)
         return -1;
     }
     struct rtnl_link *now = NULL;
-    e = rtnl_link_get_kernel(v->rt, 0, v->ifname, &now);
+    e = rtnl_link_get_kernel(rt_of(v), 0, v->ifname, &now);
     if (e < 0) {
         snprintf(err, errlen, "VTI device %s: %s", v->ifname, nl_geterror(e));
         return -1;
@@ -216,12 +206,12 @@ static int create_dev(struct xf_vti *v, char *err, size_t errlen)
 
 static void delete_dev(struct xf_vti *v)
 {
-    if (!v->rt || v->ifindex <= 0)
+    if (!v->ns || !rt_of(v) || v->ifindex <= 0)
         return;
     struct rtnl_link *l = rtnl_link_alloc();
     if (l) {
         rtnl_link_set_ifindex(l, v->ifindex);
-        (void)rtnl_link_delete(v->rt, l); /* routes through it go with it */
+        (void)rtnl_link_delete(rt_of(v), l); /* routes through it go with it */
         rtnl_link_put(l);
     }
     v->ifindex = 0;
@@ -241,7 +231,7 @@ static int change_addresses(struct xf_vti *v, const struct ike_addr *local,
         return -1;
     }
     rtnl_link_set_ifindex(l, v->ifindex);
-    int e = rtnl_link_add(v->rt, l, 0);
+    int e = rtnl_link_add(rt_of(v), l, 0);
     rtnl_link_put(l);
     if (e < 0) {
         snprintf(err, errlen, "new addresses for %s: %s", v->ifname, nl_geterror(e));
@@ -285,7 +275,7 @@ static int pin_peer(struct xf_vti *v, const struct ike_addr *peer, char *err, si
             return 0;
     struct nl_addr *dst = nl_addr_build(xf_family(peer), peer->addr, alen_of(peer));
     struct rtnl_route *cur = NULL;
-    int e = dst ? rtnl_route_lookup(v->rt, dst, &cur) : -NLE_NOMEM;
+    int e = dst ? rtnl_route_lookup(rt_of(v), dst, &cur) : -NLE_NOMEM;
     nl_addr_put(dst);
     struct rtnl_nexthop *nh = e >= 0 && cur ? rtnl_route_nexthop_n(cur, 0) : NULL;
     char a[IKE_ADDR_STR_MAX];
@@ -314,7 +304,7 @@ static int pin_peer(struct xf_vti *v, const struct ike_addr *peer, char *err, si
     rtnl_route_set_scope(r, gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
     rtnl_route_add_nexthop(r, mine);
     rtnl_route_put(cur);
-    e = rtnl_route_add(v->rt, r, NLM_F_CREATE | NLM_F_EXCL);
+    e = rtnl_route_add(rt_of(v), r, NLM_F_CREATE | NLM_F_EXCL);
     rtnl_route_put(r);
     if (e == -NLE_EXIST)
         return 0;
@@ -335,9 +325,9 @@ static void unpin_all(struct xf_vti *v)
     while (v->pins) {
         struct xf_vti_pin *p = v->pins;
         v->pins = p->next;
-        struct rtnl_route *r = v->rt ? host_route(&p->peer) : NULL;
+        struct rtnl_route *r = v->ns && rt_of(v) ? host_route(&p->peer) : NULL;
         if (r) {
-            (void)rtnl_route_delete(v->rt, r, 0); /* best effort */
+            (void)rtnl_route_delete(rt_of(v), r, 0); /* best effort */
             rtnl_route_put(r);
         }
         free(p);
@@ -346,7 +336,7 @@ static void unpin_all(struct xf_vti *v)
 
 /* ---- the devices ------------------------------------------------------------ */
 
-static struct xf_vti *vti_find(struct xf_priv *p, const char *gw)
+static struct xf_vti *vti_find(const struct xf_priv *p, const char *gw)
 {
     for (struct xf_vti *v = p->vtis; v; v = v->next)
         if (!strcmp(v->gw, gw))
@@ -354,25 +344,24 @@ static struct xf_vti *vti_find(struct xf_priv *p, const char *gw)
     return NULL;
 }
 
-static void vti_free(struct xf_vti *v)
+static void vti_free(struct dp *dp, struct xf_vti *v)
 {
     unpin_all(v);
     delete_dev(v);
-    if (v->rt)
-        nl_socket_free(v->rt);
+    xf_ns_put(dp, v->ns);
     free(v);
 }
 
-static struct xf_vti *vti_create(struct dp *dp, const struct dp_child *c, char *err, size_t errlen)
+static struct xf_vti *vti_create(struct dp *dp, const struct xf_child *x, char *err, size_t errlen)
 {
     struct xf_priv *p = dp->priv;
+    const struct dp_child *c = x->c;
     struct xf_vti *v = calloc(1, sizeof(*v));
     if (!v) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     snprintf(v->gw, sizeof(v->gw), "%s", c->gw_name);
-    snprintf(v->netns, sizeof(v->netns), "%s", netns_of(c));
     esp_tun_name(c->gw_name, v->ifname);
     v->key = xf_vti_key_pick(p->vtis);
     v->dialup = dialup_of(c);
@@ -385,8 +374,11 @@ static struct xf_vti *vti_create(struct dp *dp, const struct dp_child *c, char *
         free(v);
         return NULL;
     }
-    if (open_rt(v, err, errlen) < 0 || create_dev(v, err, errlen) < 0) {
-        vti_free(v);
+    /* the pair's namespace (its own reference: the device outlives the
+     * pairs between SAs), and its rtnetlink socket */
+    v->ns = xf_ns_get(dp, xf_ns_of(dp, x)->name, err, errlen);
+    if (!v->ns || xf_ns_open_rt(v->ns, err, errlen) < 0 || create_dev(v, err, errlen) < 0) {
+        vti_free(dp, v);
         return NULL;
     }
     v->next = p->vtis;
@@ -421,12 +413,13 @@ int xf_vti_attach(struct dp *dp, struct xf_child *x, char *err, size_t errlen)
     if (!xf_route_based(c))
         return 0;
     struct xf_vti *v = vti_find(p, c->gw_name);
-    if (v && strcmp(v->netns, netns_of(c))) {
-        snprintf(err, errlen, "%s lives in netns '%s', not '%s'", v->ifname, v->netns, netns_of(c));
+    const struct xf_ns *ns = xf_ns_of(dp, x);
+    if (v && v->ns != ns) {
+        snprintf(err, errlen, "%s lives in netns '%s', not '%s'", v->ifname, v->ns->name, ns->name);
         return -1;
     }
     if (!v) {
-        if (!(v = vti_create(dp, c, err, errlen)))
+        if (!(v = vti_create(dp, x, err, errlen)))
             return -1;
         vti_log(c, v, "created");
     }
@@ -468,7 +461,7 @@ int xf_vti_routes(struct dp *dp, struct xf_child *x, char *err, size_t errlen)
         if (ts_holds(&c->ts_remote[i], &c->remote) && pin_peer(v, &c->remote, err, errlen) < 0)
             return -1;
     int back;
-    if (esp_netns_enter(v->netns, &back, err, errlen) < 0)
+    if (esp_netns_enter(v->ns->name, &back, err, errlen) < 0)
         return -1;
     /* in the namespace: the preferred source is looked up among its
      * addresses, and the request goes to its routing table */
@@ -492,7 +485,7 @@ void xf_vti_gateway_removed(struct dp *dp, const char *gw)
         if (xf_of(c) && xf_of(c)->vti == v)
             xf_of(c)->vti = NULL;
         *pp = v->next;
-        vti_free(v);
+        vti_free(dp, v);
         return;
     }
 }
@@ -503,6 +496,25 @@ void xf_vti_close(struct dp *dp)
     while (p->vtis) {
         struct xf_vti *v = p->vtis;
         p->vtis = v->next;
-        vti_free(v);
+        vti_free(dp, v);
     }
+}
+
+const struct xf_vti *xf_vti_find(const struct dp *dp, const char *gw)
+{
+    const struct xf_priv *p = dp->priv;
+    return p ? vti_find(p, gw) : NULL;
+}
+
+bool xf_vti_device(struct dp *dp, const char *gw, struct dp_gw_device *out)
+{
+    const struct xf_vti *v = xf_vti_find(dp, gw);
+    if (!v)
+        return false;
+    snprintf(out->kind, sizeof(out->kind), "%s", v->local.family == IKE_AF_INET6 ? "vti6" : "vti");
+    snprintf(out->ifname, sizeof(out->ifname), "%s", v->ifname);
+    snprintf(out->netns, sizeof(out->netns), "%s", v->ns ? v->ns->name : "");
+    out->ifindex = v->ifindex;
+    out->key = v->key;
+    return true;
 }

@@ -51,13 +51,14 @@ struct xf_vti_pin {
 struct xf_vti {
     struct xf_vti *next; /* xf_priv.vtis */
     char gw[DP_NAME_MAX];
-    char netns[NET_NETNS_MAX]; /* "" = the daemon's own */
+    /* The gateway's namespace (a reference, dp_xfrm_netns.h): the device
+     * is made, changed and routed through its rtnetlink socket ns->rt. */
+    struct xf_ns *ns;
     char ifname[IFNAMSIZ];
     int ifindex;
     uint32_t key;
     bool dialup;                   /* remote stays 0: any peer */
     struct ike_addr local, remote; /* as the device has them now */
-    struct nl_sock *rt;            /* rtnetlink, opened inside netns */
     struct xf_vti_pin *pins;
     uint64_t address_changes;
 };
@@ -75,6 +76,10 @@ int xf_vti_attach(struct dp *dp, struct xf_child *x, char *err, size_t errlen);
 void xf_vti_gateway_removed(struct dp *dp, const char *gw);
 /* Every device goes (the backend's close). */
 void xf_vti_close(struct dp *dp);
+/* Gateway gw's device (NULL: none, or not route-based). */
+const struct xf_vti *xf_vti_find(const struct dp *dp, const char *gw);
+/* The backend's gateway_device op (hactl): gw's VTI, its index and key. */
+bool xf_vti_device(struct dp *dp, const char *gw, struct dp_gw_device *out);
 
 /* add-route for a route-based pair (from xf_routes_install): routes to
  * its remote selectors through its device, with a preferred source inside

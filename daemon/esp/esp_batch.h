@@ -18,8 +18,14 @@
  * through the UDP/IP output path per run, not per packet). A kernel or
  * route that refuses it (EIO: no checksum offload on the way, EINVAL or,
  * on newer kernels, EMSGSIZE: a segment larger than the path takes)
- * turns it off for good: counted in gso_refused, the refused run sent
- * again as single datagrams (which the kernel may then fragment).
+ * turns it off for that path only (socket, destination, source): one
+ * peer behind a small path MTU must not cost every other peer GSO. The
+ * refusal is counted in gso_refused, the refused run sent again as single
+ * datagrams (which the kernel may then fragment), and the path goes into
+ * a bounded table (ESP_BATCH_GSO_SETS x ESP_BATCH_GSO_WAYS, the oldest
+ * entry of a full set evicted) where it stays for gso_retry_ms: a path
+ * MTU may grow again, and an evicted path costs one more refusal at
+ * worst.
  *
  * Each buffer leaves ESP_BATCH_HEADROOM octets in front of an inner packet
  * read into it: room for the longest ESP header and IV, which esp_encap()
@@ -48,6 +54,12 @@
  * kernels (128 in newer ones); a UDP datagram carries at most 65507 octets. */
 #define ESP_BATCH_GSO_SEGS 64
 #define ESP_BATCH_GSO_MAX  65000
+/* Paths GSO is off for: a set-associative table (a lookup per message
+ * head costs a hash and ESP_BATCH_GSO_WAYS compares, and only while the
+ * table is not empty), retried after ESP_BATCH_GSO_RETRY_MS. */
+#define ESP_BATCH_GSO_SETS     64
+#define ESP_BATCH_GSO_WAYS     4
+#define ESP_BATCH_GSO_RETRY_MS (10u * 60u * 1000u)
 
 union esp_batch_cmsg {
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
@@ -58,6 +70,16 @@ union esp_batch_sa {
     struct sockaddr sa;
     struct sockaddr_in in;
     struct sockaddr_in6 in6;
+};
+
+/* One path the kernel refused GSO on (at_ms 0: a free entry). */
+struct esp_batch_gso_off {
+    uint64_t at_ms; /* CLOCK_MONOTONIC of the refusal */
+    int fd;
+    bool src_set;
+    uint8_t src[16];
+    union esp_batch_sa to;
+    socklen_t to_len;
 };
 
 /* Where one queued packet goes. */
@@ -81,11 +103,17 @@ typedef void (*esp_batch_done_fn)(void *arg, void *tag, void *aux, size_t octets
 struct esp_batch {
     size_t n; /* queued to send / received */
     struct esp_batch_dst dst[ESP_BATCH];
-    /* GSO: on until the kernel refuses it (see above) */
+    /* GSO: on unless switched off (HAIKED_UDP_GSO=0); per path until the
+     * kernel refuses it (see above) */
     bool gso;
-    uint64_t gso_refused; /* runs the kernel refused (then off) */
-    uint64_t gso_msgs;    /* messages sent with UDP_SEGMENT */
+    uint64_t gso_refused;   /* runs the kernel refused (their path then off) */
+    uint64_t gso_evictions; /* refused paths pushed out of a full set */
+    uint64_t gso_msgs;      /* messages sent with UDP_SEGMENT */
     uint64_t sendmmsg_calls;
+    uint32_t gso_retry_ms; /* how long a refused path stays off */
+    size_t gso_off_n;      /* entries in use (some may have expired) */
+    uint64_t now_ms;       /* the flush's clock, read when first needed (0: not yet) */
+    struct esp_batch_gso_off gso_off[ESP_BATCH_GSO_SETS][ESP_BATCH_GSO_WAYS];
     /* per flush: the messages, their slots in send order */
     struct mmsghdr msg[ESP_BATCH];
     struct iovec iov[ESP_BATCH];
@@ -116,6 +144,14 @@ void esp_batch_queue(struct esp_batch *b, int fd, bool udp, const uint8_t *pkt, 
  * takes part of it) and empties it; done() for every queued packet, in
  * queue order per socket. */
 void esp_batch_flush(struct esp_batch *b, esp_batch_done_fn done, void *arg);
+
+/* Whether GSO is off for the path fd, src (NULL: none given) -> dst
+ * because the kernel refused it there (and the retry time has not
+ * passed). For tests and diagnostics. */
+bool esp_batch_gso_path_off(struct esp_batch *b, int fd, const struct ike_addr *src,
+                            const struct ike_addr *dst);
+/* How many paths GSO is off for now (hactl). */
+size_t esp_batch_gso_paths_off(struct esp_batch *b);
 
 /* Receives up to ESP_BATCH datagrams into the buffers: the count (b->n,
  * lengths in b->msg[i].msg_len), or -errno (-EAGAIN: none waiting). */

@@ -367,12 +367,8 @@ static const struct ike_sa *replaced_sa(struct gw_sa *gs, const struct ike_sa_ex
 {
     if (spi_zero(ex->replaces_spi_i))
         return NULL;
-    struct gw_sa *o;
-    TAILQ_FOREACH(o, &gs->gw->sas, link)
-    if (o != gs && o->sa && !memcmp(ike_sa_spi_i(o->sa), ex->replaces_spi_i, IKE_SPI_LEN) &&
-        !memcmp(ike_sa_spi_r(o->sa), ex->replaces_spi_r, IKE_SPI_LEN))
-        return o->sa;
-    return NULL;
+    struct gw_sa *o = gw_sa_find_spis(gs->gw, gs, ex->replaces_spi_i, ex->replaces_spi_r);
+    return o ? o->sa : NULL;
 }
 
 static void send_ike_add(struct ha *ha, struct ha_vc *vc, struct gw_sa *gs,

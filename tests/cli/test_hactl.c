@@ -206,6 +206,91 @@ static void test_status(void **state)
                        "['unknown-spi'] == 5");
     HACTL(*state, &r, "status");
     assert_has(r.out, "dropped (no gateway): unknown-spi=5\n");
+    /* the record backend: installs, nothing of its own to tell */
+    assert_has(r.out, "data plane: record  CHILD SA installs/removes/failures: 1/0/0  "
+                      "ESP-in-UDP dropped: 0\n");
+    assert_lacks(r.out, "UDP GSO");
+    assert_lacks(r.out, "XFRM events");
+    HACTL(*state, &r, "--json", "status");
+    assert_json(r.out, "j['dataplane']['backend'] == 'record' and "
+                       "j['dataplane']['installs'] == 1 and 'udp_gso' not in j['dataplane'] and "
+                       "j['dataplane']['netns'] == []");
+    HACTL(*state, &r, "--json", "gateway", "list");
+    assert_json(r.out, "all('device' not in g for g in j['gateways'])");
+}
+
+/* ---- the data plane's own state (a backend's info / gateway_device) ------ */
+
+static void fake_info(struct dp *dp, struct dp_info *out)
+{
+    (void)dp;
+    out->has_gso = true;
+    out->gso = true;
+    out->gso_refused = 2;
+    out->gso_paths_off = 1;
+    out->gso_msgs = 9;
+    out->gso_evictions = 0;
+    out->n_netns = 2;
+    out->netns[0] = (struct dp_info_netns){.name = "", .events = 5, .ae_events = 4, .expires = 1};
+    snprintf(out->netns[1].name, sizeof(out->netns[1].name), "vd1");
+    out->netns[1].events = 3;
+    out->netns[1].ae_events = 2;
+    out->netns[1].unknown = 1;
+    out->netns[1].overruns = 7;
+}
+
+static bool fake_device(struct dp *dp, const char *gw, struct dp_gw_device *out)
+{
+    (void)dp;
+    if (strcmp(gw, "hq"))
+        return false;
+    snprintf(out->kind, sizeof(out->kind), "vti");
+    snprintf(out->ifname, sizeof(out->ifname), "hk-hq");
+    snprintf(out->netns, sizeof(out->netns), "vd1");
+    out->ifindex = 7;
+    out->key = 0x484b0001;
+    return true;
+}
+
+/* What a backend tells about itself reaches status (text and JSON): UDP
+ * GSO (on, refusals, paths without it), XFRM event counters per
+ * namespace by name; a route-based gateway's device (name, index, key) in
+ * gateway list and tunnel show; a gateway without one shows none. */
+static void test_dataplane_state(void **state)
+{
+    struct ctl_fixture *fx = *state;
+    static struct dp_backend_ops fake;
+    fake = *fx->d.dp.ops;
+    fake.info = fake_info;
+    fake.gateway_device = fake_device;
+    fx->d.dp.ops = &fake;
+    struct run r;
+    HACTL(fx, &r, "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, "    UDP GSO: on  segmented messages: 9  refused: 2  paths without GSO: 1  "
+                      "evicted: 0\n");
+    assert_has(r.out, "    XFRM events netns (haiked's own): messages 5  NEWAE 4  expire 1  "
+                      "not ours 0  errors 0  overruns 0\n"
+                      "    XFRM events netns vd1: messages 3  NEWAE 2  expire 0  not ours 1  "
+                      "errors 0  overruns 7\n");
+    HACTL(fx, &r, "--json", "status");
+    assert_json(r.out, "j['dataplane']['udp_gso'] is True and j['dataplane']['gso_refused'] == 2 "
+                       "and j['dataplane']['gso_paths_off'] == 1 and "
+                       "j['dataplane']['gso_messages'] == 9");
+    assert_json(r.out, "[(n['name'], n['events'], n['ae_events'], n['expires']) for n in "
+                       "j['dataplane']['netns']] == [('', 5, 4, 1), ('vd1', 3, 2, 0)] and "
+                       "j['dataplane']['netns'][1]['overruns'] == 7 and "
+                       "j['dataplane']['netns'][1]['unknown'] == 1");
+    HACTL(fx, &r, "gateway", "list");
+    assert_has(r.out, "device: hk-hq (vti) ifindex 7  key 0x484b0001  netns vd1\n");
+    HACTL(fx, &r, "gateway", "list", "branch");
+    assert_lacks(r.out, "device:");
+    HACTL(fx, &r, "tunnel", "show", "hq");
+    assert_has(r.out, "dev: name=hk-hq kind=vti ifindex=7 key=0x484b0001 netns=vd1\n");
+    HACTL(fx, &r, "--json", "gateway", "list");
+    assert_json(r.out, "j['gateways'][0]['device'] == {'kind': 'vti', 'name': 'hk-hq', "
+                       "'ifindex': 7, 'key': 0x484b0001, 'netns': 'vd1'} and "
+                       "'device' not in j['gateways'][1]");
 }
 
 /* A VDOM's datagrams by kind: a tunnel's ESP-in-UDP and NAT-keepalives
@@ -358,7 +443,7 @@ int main(void)
         T(test_tunnel_summary),        T(test_gateway_list),
         T(test_gateway_list_json),     T(test_show_keys),
         T(test_tunnel_show),           T(test_status),
-        T(test_status_datagram_kinds),
+        T(test_status_datagram_kinds), T(test_dataplane_state),
         T(test_debug_filter),          T(test_debug_filter_really_filters),
         T(test_errors_and_exit_codes), T(test_actions),
         cmocka_unit_test_setup_teardown(test_tunnel_summary_dialup, setup_dialup, teardown),

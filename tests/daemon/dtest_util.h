@@ -53,6 +53,31 @@ static inline int dtest_private_netns(void)
     return 0;
 }
 
+/* A data plane of backend ("kernel", "userspace") in a private network
+ * namespace of this test (skip()s without one: not root): its event base. */
+static inline struct event_base *dtest_dp_open(struct dp *dp, const char *backend, char *err,
+                                               size_t errlen)
+{
+    if (dtest_private_netns() < 0)
+        skip();
+    struct event_base *base = event_base_new();
+    assert_non_null(base);
+    err[0] = '\0';
+    assert_int_equal(dp_open(dp, backend, base, err, errlen), 0);
+    return base;
+}
+
+/* The LAN selector 10.second.third.0/24, any protocol and port. */
+static inline struct ike_ts_export dtest_net24(uint8_t second, uint8_t third)
+{
+    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
+    uint8_t a[4] = {10, second, third, 0};
+    memcpy(t.start_addr, a, 4);
+    a[3] = 255;
+    memcpy(t.end_addr, a, 4);
+    return t;
+}
+
 struct dtest_dir {
     char path[64];
 };

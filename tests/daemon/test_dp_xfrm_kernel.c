@@ -10,6 +10,7 @@
  * Skipped (not failed) without root.
  */
 #include "dtest_util.h"
+#include "xf_test_util.h"
 
 #include <arpa/inet.h>
 #include <linux/udp.h>
@@ -27,34 +28,6 @@
 #include "esp/dp_xfrm.h"
 #include "net.h"
 
-static struct ike_ts_export net25(uint8_t last)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {192, 0, 2, last};
-    memcpy(t.start_addr, a, 4);
-    a[3] = (uint8_t)(last + 127);
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
-static struct ike_addr wan(uint8_t last)
-{
-    struct ike_addr a = {.family = IKE_AF_INET, .port = 500};
-    uint8_t v[4] = {203, 0, 113, last};
-    memcpy(a.addr, v, 4);
-    return a;
-}
-
-static int count_policy(struct nl_msg *msg, void *arg)
-{
-    struct nlmsghdr *h = nlmsg_hdr(msg);
-    const struct xfrm_userpolicy_info *pi = nlmsg_data(h);
-    /* socket policies (the IKE sockets' bypass) are listed too, dir >= MAX */
-    if (h->nlmsg_type == XFRM_MSG_NEWPOLICY && pi->dir < XFRM_POLICY_MAX)
-        (*(int *)arg)++;
-    return NL_OK;
-}
-
 /* States and policies in this namespace's kernel (policies counted from
  * the raw dump: libnl's policy parser leaks addresses). */
 static void count_kernel(int *states, int *policies)
@@ -62,17 +35,7 @@ static void count_kernel(int *states, int *policies)
     struct nl_sock *sk = nl_socket_alloc();
     assert_non_null(sk);
     assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
-    struct nl_cache *c = NULL;
-    assert_int_equal(xfrmnl_sa_alloc_cache(sk, &c), 0);
-    *states = nl_cache_nitems(c);
-    nl_cache_free(c);
-    *policies = 0;
-    struct xfrm_userpolicy_id none;
-    memset(&none, 0, sizeof(none));
-    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
-    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_policy, policies);
-    assert_true(nl_recvmsgs_default(sk) >= 0);
-    nl_socket_free(sk);
+    count_xfrm(sk, states, policies);
 }
 
 /* The kernel holds exactly this many states and policies. */
@@ -92,26 +55,6 @@ static void assert_policies(int policies)
     assert_int_equal(pol, policies);
 }
 
-static void export_gcm(struct ike_child_export *ex)
-{
-    memset(ex, 0, sizeof(*ex));
-    ex->version = IKE_EXPORT_VERSION;
-    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "lan");
-    ex->protocol = IKE_PROTO_ESP;
-    ex->tunnel = true;
-    ex->encr_id = IKE_ENCR_AES_GCM_16;
-    ex->encr_key_bits = 256;
-    ex->esn = true;
-    ex->spi_in = 0xc1a0b0c1;
-    ex->spi_out = 0xc1a0b0c2;
-    ex->encr_in.len = ex->encr_out.len = 36;
-    memset(ex->encr_in.data, 0x42, 36);
-    memset(ex->encr_out.data, 0x24, 36);
-    ex->n_ts_local = ex->n_ts_remote = 1;
-    ex->ts_local[0] = net25(0);
-    ex->ts_remote[0] = net25(128);
-}
-
 /* A kernel data plane in a private network namespace of this test (skips
  * the test without root), and a CHILD SA to install (export_gcm()'s, which
  * a test may change first). */
@@ -124,12 +67,8 @@ struct kdp {
 
 static void kdp_open(struct kdp *k)
 {
-    if (dtest_private_netns() < 0)
-        skip();
-    k->base = event_base_new();
-    k->err[0] = '\0';
-    assert_int_equal(dp_open(&k->dp, "kernel", k->base, k->err, sizeof(k->err)), 0);
-    export_gcm(&k->ex);
+    k->base = dtest_dp_open(&k->dp, "kernel", k->err, sizeof(k->err));
+    export_gcm(&k->ex, 0xc1a0b0c1);
 }
 
 static void kdp_close(struct kdp *k)

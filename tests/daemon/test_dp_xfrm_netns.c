@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #endif
 #include "dtest_util.h"
+#include "xf_test_util.h"
 
 #include <linux/xfrm.h>
 #include <netinet/in.h>
@@ -50,24 +51,6 @@ static int sh(const char *fmt, ...)
     vsnprintf(cmd, sizeof(cmd), fmt, ap);
     va_end(ap);
     return system(cmd);
-}
-
-static struct ike_ts_export net25(uint8_t last)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {192, 0, 2, last};
-    memcpy(t.start_addr, a, 4);
-    a[3] = (uint8_t)(last + 127);
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
-static struct ike_addr wan(uint8_t last)
-{
-    struct ike_addr a = {.family = IKE_AF_INET, .port = 500};
-    uint8_t v[4] = {203, 0, 113, last};
-    memcpy(a.addr, v, 4);
-    return a;
 }
 
 /* The lab: the daemon's namespace (private), one VDOM namespace, a
@@ -127,15 +110,6 @@ static struct nt *lab(void **state)
     return *state;
 }
 
-static int count_policy(struct nl_msg *msg, void *arg)
-{
-    struct nlmsghdr *h = nlmsg_hdr(msg);
-    const struct xfrm_userpolicy_info *pi = nlmsg_data(h);
-    if (h->nlmsg_type == XFRM_MSG_NEWPOLICY && pi->dir < XFRM_POLICY_MAX)
-        (*(int *)arg)++;
-    return NL_OK;
-}
-
 /* States and policies in namespace ns ("" = ours). */
 static void count_in(const char *ns, int *states, int *policies)
 {
@@ -147,17 +121,7 @@ static void count_in(const char *ns, int *states, int *policies)
     int r = nl_connect(sk, NETLINK_XFRM);
     esp_netns_leave(back);
     assert_int_equal(r, 0);
-    struct nl_cache *c = NULL;
-    assert_int_equal(xfrmnl_sa_alloc_cache(sk, &c), 0);
-    *states = nl_cache_nitems(c);
-    nl_cache_free(c);
-    *policies = 0;
-    struct xfrm_userpolicy_id none;
-    memset(&none, 0, sizeof(none));
-    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
-    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_policy, policies);
-    assert_true(nl_recvmsgs_default(sk) >= 0);
-    nl_socket_free(sk);
+    count_xfrm(sk, states, policies);
 }
 
 static void assert_ns(const char *ns, int states, int policies)
@@ -170,16 +134,7 @@ static void assert_ns(const char *ns, int states, int policies)
 
 static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, struct xf_ns *ns)
 {
-    memset(c, 0, sizeof(*c));
-    memset(x, 0, sizeof(*x));
-    c->local = wan(1);
-    c->remote = wan(2);
-    c->n_ts_local = c->n_ts_remote = 1;
-    c->ts_local[0] = net25(0);
-    c->ts_remote[0] = net25(128);
-    c->spi_in = spi;
-    c->backend = x;
-    x->c = c;
+    fake_pair(c, x, spi);
     x->ns = ns;
     x->reqid = 7;
     x->in = (struct xf_dir){.spi = spi, .src = c->remote, .dst = c->local};
@@ -239,6 +194,46 @@ static void test_policies_per_namespace(void **state)
     assert_int_equal(xf_ns_count(dp), 1);
 }
 
+/* hactl status's per-namespace event counters (the backend's info op):
+ * every open namespace by name, the daemon's own first, each with its own
+ * counts; a namespace that closed is gone from the list. */
+static void test_info_per_namespace(void **state)
+{
+    struct nt *t = lab(state);
+    struct dp *dp = &t->dp;
+    struct xf_ns *v = xf_ns_get(dp, t->ns, t->err, sizeof(t->err));
+    assert_non_null(v);
+    struct xf_priv *p = dp->priv;
+    p->root->ev_ctr.msgs = 5;
+    p->root->ev_ctr.ae_events = 4;
+    p->root->ev_ctr.expires = 1;
+    v->ev_ctr.msgs = 3;
+    v->ev_ctr.ae_events = 2;
+    v->ev_ctr.unknown = 1;
+    v->ev_ctr.overruns = 9;
+    struct dp_info *info = calloc(1, sizeof(*info));
+    assert_non_null(info);
+    dp_info(dp, info);
+    assert_false(info->has_gso);
+    assert_int_equal(info->n_netns, 2);
+    assert_int_equal(info->netns_omitted, 0);
+    assert_string_equal(info->netns[0].name, "");
+    assert_int_equal(info->netns[0].events, 5);
+    assert_int_equal(info->netns[0].ae_events, 4);
+    assert_int_equal(info->netns[0].expires, 1);
+    assert_int_equal(info->netns[0].overruns, 0);
+    assert_string_equal(info->netns[1].name, t->ns);
+    assert_int_equal(info->netns[1].events, 3);
+    assert_int_equal(info->netns[1].ae_events, 2);
+    assert_int_equal(info->netns[1].unknown, 1);
+    assert_int_equal(info->netns[1].overruns, 9);
+    xf_ns_put(dp, v);
+    dp_info(dp, info);
+    assert_int_equal(info->n_netns, 1);
+    assert_string_equal(info->netns[0].name, "");
+    free(info);
+}
+
 /* An event about SPI S to address A names the pair of its namespace. */
 static void test_find_by_namespace(void **state)
 {
@@ -269,31 +264,11 @@ static void test_find_by_namespace(void **state)
     assert_int_equal(xf_ns_count(dp), 1);
 }
 
-static void export_gcm(struct ike_child_export *ex)
-{
-    memset(ex, 0, sizeof(*ex));
-    ex->version = IKE_EXPORT_VERSION;
-    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "lan");
-    ex->protocol = IKE_PROTO_ESP;
-    ex->tunnel = true;
-    ex->encr_id = IKE_ENCR_AES_GCM_16;
-    ex->encr_key_bits = 256;
-    ex->esn = true;
-    ex->spi_in = 0xc1a0b0d1;
-    ex->spi_out = 0xc1a0b0d2;
-    ex->encr_in.len = ex->encr_out.len = 36;
-    memset(ex->encr_in.data, 0x42, 36);
-    memset(ex->encr_out.data, 0x24, 36);
-    ex->n_ts_local = ex->n_ts_remote = 1;
-    ex->ts_local[0] = net25(0);
-    ex->ts_remote[0] = net25(128);
-}
-
 static void test_install_in_vdom(void **state)
 {
     struct nt *t = lab(state);
     struct ike_child_export ex;
-    export_gcm(&ex);
+    export_gcm(&ex, 0xc1a0b0d1);
     struct ike_addr l = wan(1), r = wan(2);
     struct dp_child *c =
         dp_child_install(&t->dp, &t->gs, &ex, &l, &r, false, 0, t->err, sizeof(t->err));
@@ -325,7 +300,7 @@ static void test_missing_namespace(void **state)
     snprintf(gone.netns, sizeof(gone.netns), "%s-missing", t->ns);
     t->gs.vdom = &gone;
     struct ike_child_export ex;
-    export_gcm(&ex);
+    export_gcm(&ex, 0xc1a0b0d1);
     struct ike_addr l = wan(1), r = wan(2);
     uint64_t failures = t->dp.install_failures;
     assert_null(dp_child_install(&t->dp, &t->gs, &ex, &l, &r, false, 0, t->err, sizeof(t->err)));
@@ -343,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_netns_of, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies_per_namespace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_by_namespace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_info_per_namespace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_install_in_vdom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_namespace, setup, teardown),
     };

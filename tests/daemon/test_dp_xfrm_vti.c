@@ -9,6 +9,7 @@
  * install on a kernel without VTI refused with the reason, leaving nothing.
  */
 #include "dtest_util.h"
+#include "xf_test_util.h"
 
 #include <linux/xfrm.h>
 
@@ -77,24 +78,6 @@ static void test_route_based_of(void **state)
     assert_true(xf_route_based(&c));
 }
 
-static struct ike_ts_export net25(uint8_t last)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {192, 0, 2, last};
-    memcpy(t.start_addr, a, 4);
-    a[3] = (uint8_t)(last + 127);
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
-static struct ike_addr wan(uint8_t last)
-{
-    struct ike_addr a = {.family = IKE_AF_INET, .port = 500};
-    uint8_t v[4] = {203, 0, 113, last};
-    memcpy(a.addr, v, 4);
-    return a;
-}
-
 struct pol_count {
     int unmarked, marked;
     uint32_t mark;
@@ -139,18 +122,8 @@ static struct pol_count kernel_policies(void)
 static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, uint32_t reqid,
                        uint32_t mark)
 {
-    memset(c, 0, sizeof(*c));
-    memset(x, 0, sizeof(*x));
-    c->local = wan(1);
-    c->remote = wan(2);
-    c->n_ts_local = c->n_ts_remote = 1;
-    c->ts_local[0] = net25(0);
-    c->ts_remote[0] = net25(128);
-    c->spi_in = spi;
-    c->backend = x;
-    x->c = c;
+    fake_pair(c, x, spi);
     x->reqid = reqid;
-    x->in.spi = spi;
     x->mark = mark;
 }
 
@@ -162,11 +135,7 @@ struct kdp {
 
 static void kdp_open(struct kdp *k)
 {
-    if (dtest_private_netns() < 0)
-        skip();
-    k->base = event_base_new();
-    k->err[0] = '\0';
-    assert_int_equal(dp_open(&k->dp, "kernel", k->base, k->err, sizeof(k->err)), 0);
+    k->base = dtest_dp_open(&k->dp, "kernel", k->err, sizeof(k->err));
 }
 
 static void kdp_close(struct kdp *k)
@@ -223,19 +192,7 @@ static void test_install_without_vti(void **state)
     struct owner o;
     owner_init(&o, true);
     struct ike_child_export ex;
-    memset(&ex, 0, sizeof(ex));
-    ex.version = IKE_EXPORT_VERSION;
-    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "lan");
-    ex.protocol = IKE_PROTO_ESP;
-    ex.tunnel = true;
-    ex.encr_id = IKE_ENCR_AES_GCM_16;
-    ex.encr_key_bits = 256;
-    ex.spi_in = 0x301;
-    ex.spi_out = 0x302;
-    ex.encr_in.len = ex.encr_out.len = 36;
-    ex.n_ts_local = ex.n_ts_remote = 1;
-    ex.ts_local[0] = net25(0);
-    ex.ts_remote[0] = net25(128);
+    export_gcm(&ex, 0x301);
     struct ike_addr l = wan(1), r = wan(2);
     struct dp_child *c =
         dp_child_install(&k.dp, &o.gs, &ex, &l, &r, false, 0, k.err, sizeof(k.err));

@@ -45,16 +45,6 @@ static void cap_event(void *arg, struct dp_child *c)
     k->last_event = c;
 }
 
-static struct ike_ts_export net24(uint8_t third)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {10, 77, third, 0};
-    memcpy(t.start_addr, a, 4);
-    a[3] = 255;
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
 static void keys(struct ike_key_export *k, uint8_t fill, size_t len)
 {
     k->len = (uint16_t)len;
@@ -76,8 +66,8 @@ static void export_pair(struct ike_child_export *a, struct ike_child_export *b)
     keys(&a->encr_in, 0x11, 36);
     keys(&a->encr_out, 0x22, 36);
     a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = net24(0);
-    a->ts_remote[0] = net24(1);
+    a->ts_local[0] = dtest_net24(77, 0);
+    a->ts_remote[0] = dtest_net24(77, 1);
     *b = *a;
     b->spi_in = a->spi_out;
     b->spi_out = a->spi_in;
@@ -102,7 +92,7 @@ static int tun_setup(const char *ifname)
     close(s);
     if (r < 0)
         return -1;
-    struct ike_ts_export remote = net24(1), local = net24(0);
+    struct ike_ts_export remote = dtest_net24(77, 1), local = dtest_net24(77, 0);
     char err[128];
     return esp_tun_routes(ifr.ifr_ifindex, true, &remote, 1, &local, 1, err, sizeof(err));
 }

@@ -48,16 +48,6 @@ static int no_send(void *arg, const struct dp_child *c, const uint8_t *data, siz
     return 0;
 }
 
-static struct ike_ts_export net24(uint8_t second, uint8_t third)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {10, second, third, 0};
-    memcpy(t.start_addr, a, 4);
-    a[3] = 255;
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
 /* Pair i: ours is 10.(i/256).(i%256).0/24 <-> 10.(100 + i/256).(i%256).0/24
  * (spi in 0x10000 + 2i, out 0x10000 + 2i + 1); mirror is the other side. */
 static void export_pair(unsigned i, struct ike_child_export *a, struct ike_child_export *b)
@@ -75,8 +65,8 @@ static void export_pair(unsigned i, struct ike_child_export *a, struct ike_child
     memset(a->encr_in.data, 0x31, 20);
     memset(a->encr_out.data, 0x42, 20);
     a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = net24((uint8_t)(i / 256), (uint8_t)(i % 256));
-    a->ts_remote[0] = net24((uint8_t)(100 + i / 256), (uint8_t)(i % 256));
+    a->ts_local[0] = dtest_net24((uint8_t)(i / 256), (uint8_t)(i % 256));
+    a->ts_remote[0] = dtest_net24((uint8_t)(100 + i / 256), (uint8_t)(i % 256));
     *b = *a;
     b->spi_in = a->spi_out;
     b->spi_out = a->spi_in;
@@ -115,13 +105,10 @@ static double cpu_ms(void)
 static void test_many_sas(void **state)
 {
     (void)state;
-    if (dtest_private_netns() < 0)
-        skip();
-    struct event_base *base = event_base_new();
     struct dp dp;
     char err[256] = "";
+    struct event_base *base = dtest_dp_open(&dp, "userspace", err, sizeof(err));
     struct seen s = {0};
-    assert_int_equal(dp_open(&dp, "userspace", base, err, sizeof(err)), 0);
     dp.udp_send = no_send;
     dp.counter_event = on_event;
     dp.counter_event_arg = &s;

@@ -6,7 +6,8 @@
  *   destination, with the right lengths; UDP GSO runs (equal sizes, a
  *   shorter last one, the 64 KiB limit) arrive as the same datagrams; a
  *   kernel refusing GSO (no UDP checksum, a path MTU below the segment
- *   size) turns it off and nothing is lost; a dead socket drops only its
+ *   size) turns it off for that path only (bounded table, retried after
+ *   a while) and nothing is lost; a dead socket drops only its
  *   own packets;
  * - net.c's recvmmsg on port 4500 (private network namespace; skipped
  *   without root): ESP, IKE behind the non-ESP marker and keepalives of
@@ -52,6 +53,15 @@ static int udp_sock_at(const char *addr, struct ike_addr *bound)
 static int udp_sock(struct ike_addr *bound)
 {
     return udp_sock_at("127.0.0.1", bound);
+}
+
+/* A sending socket the kernel will not segment for: GSO needs the UDP
+ * checksum, SO_NO_CHECK turns it off (EINVAL on a GSO send). */
+static int udp_sock_nocheck(void)
+{
+    int fd = udp_sock(NULL), one = 1;
+    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0);
+    return fd;
 }
 
 struct verdicts {
@@ -209,21 +219,22 @@ static void test_gso_size_limit(void **state)
 }
 
 /* A socket the kernel will not segment for (SO_NO_CHECK: GSO needs the
- * UDP checksum, EINVAL): GSO goes off, counted once, and the run leaves
- * as single datagrams; the next flush does not try again. */
+ * UDP checksum, EINVAL): GSO goes off for that path, counted once, and
+ * the run leaves as single datagrams; the next flush does not try it
+ * again there, while the batch as a whole keeps GSO. */
 static void test_gso_refused(void **state)
 {
     (void)state;
     struct ike_addr a;
-    int s = udp_sock(NULL), ra = udp_sock(&a);
-    int one = 1;
-    assert_int_equal(setsockopt(s, SOL_SOCKET, SO_NO_CHECK, &one, sizeof(one)), 0);
+    int s = udp_sock_nocheck(), ra = udp_sock(&a);
     struct esp_batch *b = new_batch(true);
     struct verdicts v = {0};
     for (unsigned i = 0; i < 4; i++)
         queue(b, s, &a, i, 200, &v);
     esp_batch_flush(b, on_done, &v);
-    assert_false(b->gso);
+    assert_true(b->gso);
+    assert_true(esp_batch_gso_path_off(b, s, NULL, &a));
+    assert_int_equal(esp_batch_gso_paths_off(b), 1);
     assert_int_equal(b->gso_refused, 1);
     assert_int_equal(b->gso_msgs, 0);
     assert_int_equal(v.sent, 4);
@@ -389,26 +400,92 @@ static void test_net_mixed_batch(void **state)
 
 /* A path whose MTU is smaller than the segments (a route with mtu 1000
  * in a private namespace): the kernel refuses the GSO send (EMSGSIZE, or
- * EINVAL on older kernels); GSO goes off and the packets still arrive,
- * as single datagrams the kernel fragments. */
+ * EINVAL on older kernels); GSO goes off for that destination only and
+ * its packets still arrive, as single datagrams the kernel fragments,
+ * while a peer on a normal path in the same batch (and in the next one)
+ * keeps getting GSO runs. */
 static void test_gso_refused_path_mtu(void **state)
 {
     (void)state;
     if (dtest_private_netns() < 0)
         skip();
     assert_int_equal(system("ip route add local 127.0.0.99 dev lo mtu 1000 table local"), 0);
-    struct ike_addr a;
-    int s = udp_sock(NULL), ra = udp_sock_at("127.0.0.99", &a);
+    struct ike_addr a, big;
+    int s = udp_sock(NULL), ra = udp_sock_at("127.0.0.99", &a), rb = udp_sock(&big);
     struct esp_batch *b = new_batch(true);
     struct verdicts v = {0};
+    /* the small path first: its refusal comes before the other's run */
     for (unsigned i = 0; i < 3; i++)
         queue(b, s, &a, i, 1400, &v);
+    for (unsigned i = 0; i < 3; i++)
+        queue(b, s, &big, 20 + i, 1400, &v);
     esp_batch_flush(b, on_done, &v);
-    assert_false(b->gso);
+    assert_true(b->gso);
     assert_int_equal(b->gso_refused, 1);
-    assert_int_equal(v.sent, 3);
+    assert_true(esp_batch_gso_path_off(b, s, NULL, &a));
+    assert_false(esp_batch_gso_path_off(b, s, NULL, &big));
+    assert_int_equal(b->gso_msgs, 1); /* the other peer's run */
+    assert_int_equal(v.sent, 6);
     assert_int_equal(v.failed, 0);
     expect(ra, (unsigned[]){0, 1, 2}, (size_t[]){1400, 1400, 1400}, 3);
+    expect(rb, (unsigned[]){20, 21, 22}, (size_t[]){1400, 1400, 1400}, 3);
+    /* the next batch: no new refusal, the normal path still in one run */
+    for (unsigned i = 0; i < 2; i++) {
+        queue(b, s, &big, 30 + i, 1400, &v);
+        queue(b, s, &a, 40 + i, 1400, &v);
+    }
+    esp_batch_flush(b, on_done, &v);
+    assert_int_equal(b->gso_refused, 1);
+    assert_int_equal(b->gso_msgs, 2);
+    assert_int_equal(v.sent, 10);
+    expect(ra, (unsigned[]){40, 41}, (size_t[]){1400, 1400}, 2);
+    expect(rb, (unsigned[]){30, 31}, (size_t[]){1400, 1400}, 2);
+    /* past the retry time the small path is tried again (and refused) */
+    b->gso_retry_ms = 1;
+    usleep(5000);
+    assert_false(esp_batch_gso_path_off(b, s, NULL, &a));
+    assert_int_equal(esp_batch_gso_paths_off(b), 0);
+    for (unsigned i = 0; i < 2; i++)
+        queue(b, s, &a, 50 + i, 1400, &v);
+    esp_batch_flush(b, on_done, &v);
+    assert_int_equal(b->gso_refused, 2);
+    assert_int_equal(v.sent, 12);
+    expect(ra, (unsigned[]){50, 51}, (size_t[]){1400, 1400}, 2);
+    free(b);
+    close(s), close(ra), close(rb);
+}
+
+/* More refused paths than the table holds (a socket that refuses GSO
+ * everywhere, SO_NO_CHECK, to 320 destinations): the table stays bounded
+ * (oldest entries of a full set evicted and counted), every flush ends,
+ * nothing is lost. */
+static void test_gso_refused_table_bounded(void **state)
+{
+    (void)state;
+    struct ike_addr a;
+    int s = udp_sock_nocheck(), ra = udp_sock(&a);
+    struct esp_batch *b = new_batch(true);
+    struct verdicts v = {0};
+    const unsigned paths = 320, cap = ESP_BATCH_GSO_SETS * ESP_BATCH_GSO_WAYS;
+    size_t sent = 0;
+    for (unsigned p = 0; p < paths; p += ESP_BATCH / 2) {
+        for (unsigned q = p; q < p + ESP_BATCH / 2; q++) {
+            struct ike_addr to = a;
+            to.port = (uint16_t)(40000 + q); /* nobody listens: sent all the same */
+            queue(b, s, &to, q & 0xff, 100, &v);
+            queue(b, s, &to, q & 0xff, 100, &v);
+        }
+        esp_batch_flush(b, on_done, &v);
+        sent += ESP_BATCH;
+        v.n = 0; /* verdicts: counted, the per-packet slots reused */
+    }
+    assert_int_equal(v.sent, sent);
+    assert_int_equal(v.failed, 0);
+    assert_int_equal(b->gso_msgs, 0);
+    assert_true(b->gso_refused >= paths);
+    assert_true(esp_batch_gso_paths_off(b) <= cap);
+    assert_true(b->gso_evictions >= paths - cap);
+    assert_int_equal(esp_batch_gso_paths_off(b) + b->gso_evictions, b->gso_refused);
     free(b);
     close(s), close(ra);
 }
@@ -451,16 +528,6 @@ static int no_send(void *arg, const struct dp_child *c, const uint8_t *data, siz
     return -1;
 }
 
-static struct ike_ts_export net24(uint8_t third)
-{
-    struct ike_ts_export t = {.type = IKE_TS_IPV4_ADDR_RANGE, .end_port = 0xffff};
-    uint8_t a[4] = {10, 78, third, 0};
-    memcpy(t.start_addr, a, 4);
-    a[3] = 255;
-    memcpy(t.end_addr, a, 4);
-    return t;
-}
-
 static void export_child(struct ike_child_export *a)
 {
     memset(a, 0, sizeof(*a));
@@ -476,8 +543,8 @@ static void export_child(struct ike_child_export *a)
     memset(a->encr_in.data, 0x33, 20);
     memset(a->encr_out.data, 0x44, 20);
     a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = net24(0);
-    a->ts_remote[0] = net24(1);
+    a->ts_local[0] = dtest_net24(78, 0);
+    a->ts_remote[0] = dtest_net24(78, 1);
 }
 
 static bool all_arrived(void *arg)
@@ -489,12 +556,9 @@ static bool all_arrived(void *arg)
 static void test_backend_udp_path(void **state)
 {
     (void)state;
-    if (dtest_private_netns() < 0)
-        skip();
-    struct event_base *base = event_base_new();
     struct dp dp;
     char err[256] = "";
-    assert_int_equal(dp_open(&dp, "userspace", base, err, sizeof(err)), 0);
+    struct event_base *base = dtest_dp_open(&dp, "userspace", err, sizeof(err));
     /* the peer's 4500 socket: 127.0.0.1:4599 */
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(4599)};
     inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
@@ -523,7 +587,7 @@ static void test_backend_udp_path(void **state)
     inet_pton(AF_INET, "10.78.0.1", &ia->sin_addr);
     assert_int_equal(ioctl(s, SIOCSIFADDR, &ifr), 0);
     assert_int_equal(ioctl(s, SIOCGIFINDEX, &ifr), 0);
-    struct ike_ts_export rem = net24(1), loc = net24(0);
+    struct ike_ts_export rem = dtest_net24(78, 1), loc = dtest_net24(78, 0);
     assert_true(esp_tun_routes(ifr.ifr_ifindex, true, &rem, 1, &loc, 1, err, sizeof(err)) >= 1);
     /* five datagrams into the TUN, sent before the loop reads it */
     struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(9)};
@@ -557,6 +621,20 @@ static void test_backend_udp_path(void **state)
     assert_int_equal(dp_child_counters(&dp, a), 0);
     assert_int_equal(a->ctr.packets_out, 5);
     assert_int_equal(a->ctr.dropped_other, 0);
+    /* what hactl shows of it: GSO on, no refusal; the gateway's TUN */
+    struct dp_info info;
+    dp_info(&dp, &info);
+    assert_true(info.has_gso && info.gso);
+    assert_int_equal(info.gso_refused, 0);
+    assert_int_equal(info.gso_paths_off, 0);
+    assert_int_equal(info.n_netns, 0);
+    struct dp_gw_device dev;
+    assert_true(dp_gateway_device(&dp, "tunnel", &dev)); /* an ownerless pair's gateway */
+    assert_string_equal(dev.kind, "tun");
+    assert_string_equal(dev.ifname, ifname);
+    assert_int_equal(dev.ifindex, ifr.ifr_ifindex);
+    assert_int_equal(dev.key, 0);
+    assert_false(dp_gateway_device(&dp, "no-such-gateway", &dev));
     close(rx);
     close(k.fd);
     dp_close(&dp);
@@ -573,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_two_sockets_one_dead),
         cmocka_unit_test(test_net_mixed_batch),
         cmocka_unit_test(test_gso_refused_path_mtu),
+        cmocka_unit_test(test_gso_refused_table_bounded),
         cmocka_unit_test(test_backend_udp_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

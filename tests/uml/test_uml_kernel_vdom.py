@@ -20,6 +20,8 @@ rekeys under a ping train, 0 lost; a clean stop leaves no state, policy or
 route in either namespace.
 """
 
+import time
+
 import pytest
 
 from conftest import CHARON_TOOLS, require_kernel_esp
@@ -141,6 +143,18 @@ def test_vdom_ping_counters_reload_and_stop(vdom_lab, natt):
     assert int(kid["packets-in"]) == n and int(kid["packets-out"]) == n, kid
     assert xfrm.stats(t.gi.ns)["XfrmInNoStates"] == 0
     t.home_is_empty()
+    # hactl status: the event counters of each namespace in use, the VDOM's
+    # by its name; the pair's NEWAE events come on the VDOM's socket only
+    deadline = time.monotonic() + 10
+    while True:
+        by_name = {x.get("name", ""): x for x in t.haiked.hactl_json("status")["dataplane"]["netns"]}
+        if by_name.get(t.gi.ns.name, {}).get("ae_events", 0) > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert set(by_name) == {"", t.gi.ns.name}, by_name
+    assert by_name[t.gi.ns.name].get("ae_events", 0) > 0, by_name
+    assert by_name[""].get("ae_events", 0) == 0, by_name
+    assert f"XFRM events netns {t.gi.ns.name}: messages " in t.haiked.hactl("status").stdout
 
     # a reload that changes the gateway: its pair leaves the VDOM's kernel,
     # the renegotiated one comes in there (and carries traffic)
@@ -205,5 +219,5 @@ def test_vdom_unit_test_with_esp(vdom_lab):
     res = vdom_lab.netns("u").exec(binary, check=False, timeout=60)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
-    assert "PASSED  ] 5 test(s)" in out, out
+    assert "PASSED  ] 6 test(s)" in out, out
     assert "kernel without ESP" not in out, out
