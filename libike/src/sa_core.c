@@ -10,6 +10,7 @@
 #include "sa_internal.h"
 
 #define IKE_LOG_LINE_MAX 512
+#define IKE_LOG_NAME_MAX 64 /* octets of cfg->name in a log prefix */
 
 enum ike_status ike_ctx_check(const struct ike_ctx *ctx, struct ike_diag *diag)
 {
@@ -106,10 +107,14 @@ ctx_vlog(const struct ike_ctx *ctx, const struct ike_sa *sa, enum ike_log_level 
 
 void ike_sa_log(const struct ike_sa *sa, enum ike_log_level level, const char *fmt, ...)
 {
-    char i[2 * IKE_SPI_LEN + 1], r[2 * IKE_SPI_LEN + 1], prefix[96];
+    /* The name is capped so the SPIs always follow it: a 63-octet gateway
+     * name (the daemon's limit) used to fill prefix[96] and cut them off. */
+    char i[2 * IKE_SPI_LEN + 1], r[2 * IKE_SPI_LEN + 1];
+    char prefix[IKE_LOG_NAME_MAX + sizeof(i) + sizeof(r) + 3];
     spi_hex(sa->spi_i, i);
     spi_hex(sa->spi_r, r);
-    snprintf(prefix, sizeof(prefix), "%s %s/%s: ", sa->cfg->name ? sa->cfg->name : "-", i, r);
+    snprintf(prefix, sizeof(prefix), "%.*s %s/%s: ", IKE_LOG_NAME_MAX,
+             sa->cfg->name ? sa->cfg->name : "-", i, r);
     va_list ap;
     va_start(ap, fmt);
     ctx_vlog(&sa->ctx, sa, level, prefix, fmt, ap);
