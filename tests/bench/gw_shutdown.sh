@@ -5,7 +5,8 @@
 # --hold) answers them, so the run measures the daemon's per-SA teardown
 # work, not the 3 s wait for silent peers. Run as root; builds its lab
 # like ike.sh (two namespaces on a veth, 203.0.113.0/24, no route out,
-# removed by a trap with every process it started).
+# removed by a trap with every process it started: the lab_* functions of
+# bench_lib.sh).
 #
 #   tests/bench/gw_shutdown.sh [BUILD_DIR] [HAIKED_BINARY]
 #
@@ -18,9 +19,7 @@
 # generator), GWSD_SOURCES (4), GWSD_LOG (warn: the "did not answer" line), GWSD_KEEP_DIR (keep logs).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${1:-$repo/build/bench}
+. "$(dirname "$0")/bench_lib.sh"
 tunnels=${GWSD_TUNNELS:-2000}
 conc=${GWSD_CONC:-100}
 nicelvl=${GWSD_NICE:-19}
@@ -31,96 +30,16 @@ lg_nice=${GWSD_LG_NICE:-0}
 proposal=aes128-sha256-ecp256
 esp=aes128-sha256
 
-[ "$(id -u)" -eq 0 ] || { echo "gw_shutdown.sh: run as root (namespaces)" >&2; exit 1; }
-
-ns_gw=hkgwsd-gw-$$
-ns_lg=hkgwsd-lg-$$
-work=$(mktemp -d /tmp/gw-shutdown.XXXXXX)
-chmod 700 "$work"
-pids=()
-
-stop_pid() {
-    local pid=$1
-    [ -d "/proc/$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    for pid in "${pids[@]}"; do stop_pid "$pid"; done
-    for ns in $ns_gw $ns_lg; do
-        ip netns list | grep -qw "$ns" && ip netns delete "$ns"
-    done
-    if [ -n "${GWSD_KEEP_DIR:-}" ]; then echo "work dir: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$work/build.log" 2>&1 ||
-        { cat "$work/build.log" >&2; exit 1; }
-fi
-nice -n "$nicelvl" cmake --build "$build" --target ike_loadgen haiked hactl -j2 \
-    >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-loadgen=$build/tests/bench/ike_loadgen
-haiked=${2:-$build/daemon/haiked}
-hactl=$build/cli/hactl
-
-ip netns add "$ns_gw"
-ip netns add "$ns_lg"
-ip link add bgw0 netns "$ns_gw" type veth peer name blg0 netns "$ns_lg"
-ip -n "$ns_gw" addr add 203.0.113.1/24 dev bgw0
-ip -n "$ns_gw" addr add 192.0.2.1/32 dev lo
-local_list=""
-for i in $(seq 1 "$sources"); do
-    a=203.0.113.$((9 + i))
-    ip -n "$ns_lg" addr add "$a/24" dev blg0
-    local_list=${local_list:+$local_list,}$a
-done
-for ns in $ns_gw $ns_lg; do ip -n "$ns" link set lo up; done
-ip -n "$ns_gw" link set bgw0 up
-ip -n "$ns_lg" link set blg0 up
-ip netns exec "$ns_lg" ping -c 1 -W 2 203.0.113.1 >/dev/null
-
-psk=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-(umask 077 && printf '%s\n' "$psk" >"$work/psk")
-mkdir -p "$work/haiked"
-cat >"$work/haiked/haiked.conf" <<EOF
-global = {
-    control-socket = "$work/haiked/ctl.sock";
-    secrets-file = "$work/haiked/secrets.conf";
-    dataplane = "record";
-    log = { target = "stderr"; level = "${GWSD_LOG:-warn}"; };
-    ike = {
-        cookie-threshold = 10000000;
-        half-open-max = 10000000;
-        half-open-per-peer = 10000000;
-    };
-};
-gateways = (
-    {
-        name = "bench";
-        local-gw = "203.0.113.1";
-        remote-gw = "any";
-        proposal = "$proposal";
-        dpd = "disable";
-        selectors = (
-            { name = "bench"; local-subnet = "192.0.2.0/25"; remote-subnet = "10.0.0.0/8";
-              proposal = "$esp"; }
-        );
-    }
-);
-EOF
-(umask 077 && printf 'secrets = ( { gateway = "bench"; psk = "%s"; } );\n' "$psk" \
-    >"$work/haiked/secrets.conf")
+lab_init gw_shutdown.sh hkgwsd "${GWSD_KEEP_DIR:-}"
+lab_build "$nicelvl"
+haiked=${2:-$haiked}
+lab_up "$sources"
+lab_haiked_conf "${GWSD_LOG:-warn}"
 
 # haiked under GNU time (its CPU over its whole life); hpid = haiked itself.
-ip netns exec "$ns_gw" taskset -c 1 nice -n "$nicelvl" /usr/bin/time -f '%U %S' \
-    -o "$work/time.txt" "$haiked" --foreground --config "$work/haiked/haiked.conf" \
-    >"$work/haiked.log" 2>&1 &
-tpid=$!
-pids+=("$tpid")
+lab_responder "$work/haiked.log" /usr/bin/time -f '%U %S' -o "$work/time.txt" "$haiked" \
+    --foreground --config "$work/haiked/haiked.conf"
+tpid=$lab_pid
 ctl() { "$hactl" --socket "$work/haiked/ctl.sock" --json "$@" 2>/dev/null; }
 hpid=""
 for _ in $(seq 100); do
@@ -129,15 +48,13 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$hpid" ] || { echo "gw_shutdown.sh: haiked did not start" >&2; cat "$work/haiked.log" >&2; exit 1; }
-pids+=("$hpid")
+lab_track "$hpid"
 
 if [ -n "${GWSD_BULK:-}" ]; then
     # The peers' side of a mass teardown: all up, then the load generator
     # deletes every one (haiked answers): haiked's CPU per SA per phase.
-    ip netns exec "$ns_lg" taskset -c 0 nice -n "$lg_nice" "$loadgen" --remote 203.0.113.1 \
-        --local "$local_list" --ports 64 --count "$tunnels" --concurrency "$conc" \
-        --proposal "$proposal" --esp "$esp" --psk-file "$work/psk" --peer-pid "$hpid" \
-        --json >"$work/bulk.json" 2>"$work/lg.err" || true
+    (lab_loadgen "$lg_nice" "$tunnels" --peer-pid "$hpid" --json) >"$work/bulk.json" \
+        2>"$work/lg.err" || true
     /usr/bin/python3 - "$work/bulk.json" "$tunnels" <<'EOF2'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -152,11 +69,8 @@ EOF2
 fi
 
 # Tunnels up and held (the load generator answers the Deletes).
-ip netns exec "$ns_lg" taskset -c 0 nice -n "$lg_nice" "$loadgen" --remote 203.0.113.1 \
-    --local "$local_list" --ports 64 --count "$tunnels" --concurrency "$conc" \
-    --proposal "$proposal" --esp "$esp" --psk-file "$work/psk" --keep --hold 600 \
-    --json >"$work/lg.json" 2>"$work/lg.err" &
-pids+=("$!")
+lab_loadgen "$lg_nice" "$tunnels" --keep --hold 600 --json >"$work/lg.json" 2>"$work/lg.err" &
+lab_track "$!"
 n=0
 for _ in $(seq 1200); do
     n=$(ctl status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get("ike_sas",0))' \

@@ -34,9 +34,7 @@
 # with logs, JSON and profiles).
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-build=${1:-$repo/build/bench}
+. "$(dirname "$0")/bench_lib.sh"
 count=${IKE_BENCH_COUNT:-3000}
 conc=${IKE_BENCH_CONC:-100}
 proposal=${IKE_BENCH_PROPOSAL:-aes128-sha256-ecp256}
@@ -48,111 +46,22 @@ only=${IKE_BENCH_ONLY:-}
 charon_bin=/usr/lib/ipsec/charon
 py=/usr/bin/python3
 
-[ "$(id -u)" -eq 0 ] || { echo "ike.sh: run as root (namespaces)" >&2; exit 1; }
-
-ns_gw=hkbench-gw-$$
-ns_lg=hkbench-lg-$$
-work=$(mktemp -d /tmp/ike-bench.XXXXXX)
-chmod 700 "$work"
-pids=()
-
-# ---- teardown: only what this run started ---------------------------------
-stop_pid() {
-    local pid=$1
-    [ -d "/proc/$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-    for pid in "${pids[@]}"; do stop_pid "$pid"; done
-    for ns in $ns_gw $ns_lg; do
-        ip netns list | grep -qw "$ns" && ip netns delete "$ns"
-    done
-    if [ -n "${IKE_BENCH_KEEP_DIR:-}" ]; then echo "work dir: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# ---- build ------------------------------------------------------------------
-if [ ! -f "$build/CMakeCache.txt" ]; then
-    cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$work/build.log" 2>&1 ||
-        { cat "$work/build.log" >&2; exit 1; }
-fi
-nice -n "$nicelvl" cmake --build "$build" --target ike_loadgen haiked hactl -j2 \
-    >>"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
-loadgen=$build/tests/bench/ike_loadgen
-haiked=$build/daemon/haiked
-hactl=$build/cli/hactl
-
-# ---- lab --------------------------------------------------------------------
-ip netns add "$ns_gw"
-ip netns add "$ns_lg"
-ip link add bgw0 netns "$ns_gw" type veth peer name blg0 netns "$ns_lg"
-ip -n "$ns_gw" addr add 203.0.113.1/24 dev bgw0
-ip -n "$ns_gw" addr add 192.0.2.1/32 dev lo # inside its local selector
-local_list=""
-for i in $(seq 1 "$sources"); do
-    a=203.0.113.$((9 + i))
-    ip -n "$ns_lg" addr add "$a/24" dev blg0
-    local_list=${local_list:+$local_list,}$a
-done
-for ns in $ns_gw $ns_lg; do ip -n "$ns" link set lo up; done
-ip -n "$ns_gw" link set bgw0 up
-ip -n "$ns_lg" link set blg0 up
-ip netns exec "$ns_lg" ping -c 1 -W 2 203.0.113.1 >/dev/null
-
-psk=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-(umask 077 && printf '%s\n' "$psk" >"$work/psk")
+lab_init ike.sh hkbench "${IKE_BENCH_KEEP_DIR:-}"
+lab_build "$nicelvl"
+lab_up "$sources"
 
 # ---- responders -------------------------------------------------------------
 # Starts "$@" in the gateway namespace on core 1; sets $rpid (the command
 # execs through ip/taskset/nice, so the PID is the responder's).
 start_responder() {
-    local log=$1
-    shift
-    ip netns exec "$ns_gw" taskset -c 1 nice -n "$nicelvl" "$@" >"$log" 2>&1 &
-    rpid=$!
-    pids+=("$rpid")
-}
-
-haiked_conf() {
-    mkdir -p "$work/haiked"
-    cat >"$work/haiked/haiked.conf" <<EOF
-global = {
-    control-socket = "$work/haiked/ctl.sock";
-    secrets-file = "$work/haiked/secrets.conf";
-    dataplane = "record";
-    log = { target = "stderr"; level = "error"; };
-    ike = {
-        cookie-threshold = 10000000;
-        half-open-max = 10000000;
-        half-open-per-peer = 10000000;
-    };
-};
-gateways = (
-    {
-        name = "bench";
-        local-gw = "203.0.113.1";
-        remote-gw = "any";
-        proposal = "$proposal";
-        dpd = "disable";
-        selectors = (
-            { name = "bench"; local-subnet = "192.0.2.0/25"; remote-subnet = "10.0.0.0/8";
-              proposal = "$esp"; }
-        );
-    }
-);
-EOF
-    (umask 077 && printf 'secrets = ( { gateway = "bench"; psk = "%s"; } );\n' "$psk" \
-        >"$work/haiked/secrets.conf")
+    lab_responder "$@"
+    rpid=$lab_pid
 }
 
 # start_haiked LOG: a fresh haiked (its stderr, sanitizer reports included, in LOG).
 start_haiked() {
     local log=$1
-    haiked_conf
+    lab_haiked_conf error
     start_responder "$log" "$haiked" --foreground --config "$work/haiked/haiked.conf"
     for _ in $(seq 100); do
         [ -S "$work/haiked/ctl.sock" ] && "$hactl" --socket "$work/haiked/ctl.sock" status \
@@ -235,7 +144,7 @@ start_charon() {
 # stop_checked LOG: stops the responder, then reports sanitizer findings
 # (an ASan/UBSan build dir) or errors it logged.
 stop_checked() {
-    stop_pid "$rpid"
+    lab_stop_pid "$rpid"
     if grep -qE 'Sanitizer|runtime error' "$1"; then
         echo "  ** sanitizer report in $1:" && grep -m 5 -E 'Sanitizer|runtime error' "$1"
     fi
@@ -249,10 +158,7 @@ stop_checked() {
 run_loadgen() {
     local out=$1 n=$2
     shift 2
-    ip netns exec "$ns_lg" taskset -c 0 nice -n "$nicelvl" "$loadgen" --remote 203.0.113.1 \
-        --local "$local_list" --ports 64 --count "$n" --concurrency "$conc" \
-        --proposal "$proposal" --esp "$esp" --psk-file "$work/psk" --peer-pid "$rpid" \
-        --json "$@" >"$out" || true
+    (lab_loadgen "$nicelvl" "$n" --peer-pid "$rpid" --json "$@") >"$out" || true
 }
 
 # summarize NAME FILE COUNT: one responder's numbers from a load generator JSON.
@@ -285,7 +191,7 @@ measure() {
     if [ -n "${IKE_BENCH_PERF:-}" ]; then
         perf record -g -p "$rpid" -o "$work/$name.perf" >/dev/null 2>&1 &
         perf_pid=$!
-        pids+=("$perf_pid")
+        lab_track "$perf_pid"
         sleep 0.5
     fi
     run_loadgen "$work/$name.json" "$count"

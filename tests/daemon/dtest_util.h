@@ -78,6 +78,42 @@ static inline struct ike_ts_export dtest_net24(uint8_t second, uint8_t third)
     return t;
 }
 
+/* An ESP tunnel-mode AES-GCM-16 CHILD SA of selector "net": key_bits of key
+ * plus the 4-octet salt, every octet key_in / key_out; one selector each
+ * side. */
+static inline void dtest_export_gcm(struct ike_child_export *ex, unsigned key_bits, uint32_t spi_in,
+                                    uint32_t spi_out, uint8_t key_in, uint8_t key_out,
+                                    struct ike_ts_export local, struct ike_ts_export remote)
+{
+    memset(ex, 0, sizeof(*ex));
+    ex->version = IKE_EXPORT_VERSION;
+    snprintf(ex->cfg_name, sizeof(ex->cfg_name), "net");
+    ex->protocol = IKE_PROTO_ESP;
+    ex->tunnel = true;
+    ex->encr_id = IKE_ENCR_AES_GCM_16;
+    ex->encr_key_bits = (uint16_t)key_bits;
+    ex->spi_in = spi_in;
+    ex->spi_out = spi_out;
+    ex->encr_in.len = ex->encr_out.len = (uint16_t)(key_bits / 8 + 4);
+    memset(ex->encr_in.data, key_in, ex->encr_in.len);
+    memset(ex->encr_out.data, key_out, ex->encr_out.len);
+    ex->n_ts_local = ex->n_ts_remote = 1;
+    ex->ts_local[0] = local;
+    ex->ts_remote[0] = remote;
+}
+
+/* b = the peer's side of a: SPIs, keys and selectors swapped. */
+static inline void dtest_export_mirror(const struct ike_child_export *a, struct ike_child_export *b)
+{
+    *b = *a;
+    b->spi_in = a->spi_out;
+    b->spi_out = a->spi_in;
+    b->encr_in = a->encr_out;
+    b->encr_out = a->encr_in;
+    b->ts_local[0] = a->ts_remote[0];
+    b->ts_remote[0] = a->ts_local[0];
+}
+
 struct dtest_dir {
     char path[64];
 };

@@ -5,18 +5,12 @@
  */
 #include "test_config_util.h"
 
-#define EXPECT(t, name, ...)                                                                       \
-    do {                                                                                           \
-        const char *const exp_[] = {__VA_ARGS__};                                                  \
-        cfgt_expect_errors(t, name, exp_, sizeof(exp_) / sizeof(exp_[0]));                         \
-    } while (0)
-
 /* A valid gateway body after name/addresses, to keep the cases short. */
 #define GW_OK "proposal = \"aes256-sha256-ecp256\";"
 
 static void test_missing_file(void **state)
 {
-    EXPECT(*state, "nope.conf", "@/nope.conf: cannot open: No such file or directory");
+    CFGT_EXPECT(*state, "nope.conf", "@/nope.conf: cannot open: No such file or directory");
 }
 
 static void test_syntax_error(void **state)
@@ -27,14 +21,14 @@ static void test_syntax_error(void **state)
                "    log = { level = \"info\"; };\n"
                "};\n",
                0644);
-    EXPECT(*state, "a.conf", "@/a.conf:2: syntax error");
+    CFGT_EXPECT(*state, "a.conf", "@/a.conf:2: syntax error");
 }
 
 static void test_syntax_error_in_include(void **state)
 {
     cfgt_write(*state, "a.conf", "vdoms = ( { name = \"x\"; } );\n@include \"inc.conf\"\n", 0644);
     cfgt_write(*state, "inc.conf", "\n\ngateways = ( { name = } );\n", 0644);
-    EXPECT(*state, "a.conf", "@/inc.conf:3: syntax error");
+    CFGT_EXPECT(*state, "a.conf", "@/inc.conf:3: syntax error");
 }
 
 static void test_unknown_keys(void **state)
@@ -53,17 +47,18 @@ static void test_unknown_keys(void **state)
                "                    remote-prot = 53; } );\n"
                "} );\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:1: global: unknown setting 'dataplan' (did you mean 'dataplane'?)",
-           "@/a.conf:1: global.log: unknown setting 'levle' (did you mean 'level'?)",
-           "@/a.conf:2: unknown setting 'gateway' (did you mean 'gateways'?)",
-           "@/a.conf:6: gateway 'g': unknown setting 'dpd-retrycnt' (did you mean "
-           "'dpd-retrycount'?)",
-           "@/a.conf:7: gateway 'g': unknown setting 'frobnicate'",
-           "@/a.conf:8: gateway 'g': 'psk': pre-shared keys do not belong in this file; put "
-           "them in the secrets file (mode 0600, owned by root)",
-           "@/a.conf:11: gateway 'g' selector 's': unknown setting 'remote-prot' (did you mean "
-           "'remote-port'?)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:1: global: unknown setting 'dataplan' (did you mean 'dataplane'?)",
+        "@/a.conf:1: global.log: unknown setting 'levle' (did you mean 'level'?)",
+        "@/a.conf:2: unknown setting 'gateway' (did you mean 'gateways'?)",
+        "@/a.conf:6: gateway 'g': unknown setting 'dpd-retrycnt' (did you mean "
+        "'dpd-retrycount'?)",
+        "@/a.conf:7: gateway 'g': unknown setting 'frobnicate'",
+        "@/a.conf:8: gateway 'g': 'psk': pre-shared keys do not belong in this file; put "
+        "them in the secrets file (mode 0600, owned by root)",
+        "@/a.conf:11: gateway 'g' selector 's': unknown setting 'remote-prot' (did you mean "
+        "'remote-port'?)");
 }
 
 static void test_duplicates(void **state)
@@ -82,12 +77,12 @@ static void test_duplicates(void **state)
         "  { name = \"g\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.3\"; " GW_OK " }\n"
         ");\n",
         0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:1: vdom 'v': duplicate VDOM name (first defined at @/a.conf:1)",
-           "@/a.conf:2: vdom 'w': netns 'v' is already used by vdom 'v'",
-           "@/a.conf:8: gateway 'g' selector 's': duplicate selector name in this gateway (first "
-           "defined at @/a.conf:6)",
-           "@/a.conf:10: gateway 'g': duplicate gateway name (first defined at @/a.conf:4)");
+    CFGT_EXPECT(
+        *state, "a.conf", "@/a.conf:1: vdom 'v': duplicate VDOM name (first defined at @/a.conf:1)",
+        "@/a.conf:2: vdom 'w': netns 'v' is already used by vdom 'v'",
+        "@/a.conf:8: gateway 'g' selector 's': duplicate selector name in this gateway (first "
+        "defined at @/a.conf:6)",
+        "@/a.conf:10: gateway 'g': duplicate gateway name (first defined at @/a.conf:4)");
 }
 
 static void test_addresses(void **state)
@@ -103,13 +98,14 @@ static void test_addresses(void **state)
         "  { name = \"f\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.9\"; " GW_OK " }\n"
         ");\n",
         0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:2: gateway 'a': local-gw: 'gw.example.com' is not an IPv4 or IPv6 address",
-           "@/a.conf:3: gateway 'b': local-gw must be a specific address, not '0.0.0.0'",
-           "@/a.conf:4: gateway 'c': local-gw and remote-gw are of different address families",
-           "@/a.conf:5: gateway 'd': remote-gw: '192.0.2.300' is not an IPv4 or IPv6 address",
-           "@/a.conf:7: gateway 'f': same vdom, local-gw and remote-gw as gateway 'e' "
-           "(@/a.conf:6): a responder could not tell them apart");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:2: gateway 'a': local-gw: 'gw.example.com' is not an IPv4 or IPv6 address",
+        "@/a.conf:3: gateway 'b': local-gw must be a specific address, not '0.0.0.0'",
+        "@/a.conf:4: gateway 'c': local-gw and remote-gw are of different address families",
+        "@/a.conf:5: gateway 'd': remote-gw: '192.0.2.300' is not an IPv4 or IPv6 address",
+        "@/a.conf:7: gateway 'f': same vdom, local-gw and remote-gw as gateway 'e' "
+        "(@/a.conf:6): a responder could not tell them apart");
 }
 
 static void test_selector_subnets(void **state)
@@ -133,29 +129,30 @@ static void test_selector_subnets(void **state)
                "    { name = \"missing\"; proposal = \"aes256gcm16\"; }\n"
                "  ); } );\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:6: gateway 'g' selector 'mixed': local-subnet '2001:db8::/32' and "
-           "'10.0.0.0/8' are of different address families",
-           "@/a.conf:7: gateway 'g' selector 'mixed': remote-subnet '2001:db8:1::/48' and "
-           "'10.0.0.0/8' are of different address families",
-           "@/a.conf:9: gateway 'g' selector 'hostbits': local-subnet: '10.1.2.3/16' has host "
-           "bits set (did you mean 10.1.0.0/16?)",
-           "@/a.conf:9: gateway 'g' selector 'hostbits': remote-subnet: '10.9.0.0/33': prefix "
-           "length must be 0..32",
-           "@/a.conf:11: gateway 'g' selector 'range': local-subnet: '10.0.0.9-10.0.0.1': range "
-           "start is above its end",
-           "@/a.conf:11: gateway 'g' selector 'range': remote-subnet: 'zz' is not a subnet, "
-           "range or address",
-           "@/a.conf:13: gateway 'g' selector 'ports': local-port: port range '9-1': start is "
-           "above its end",
-           "@/a.conf:13: gateway 'g' selector 'ports': remote-port needs a protocol (protocol = "
-           "\"tcp\"; or udp, sctp, ...)",
-           "@/a.conf:15: gateway 'g' selector 'proto': protocol: unknown protocol 'tcpp' (a name "
-           "such as tcp, udp, icmp, sctp, or 0..255)",
-           "@/a.conf:16: gateway 'g' selector 'missing': missing local-subnet (e.g. local-subnet "
-           "= [\"10.1.0.0/16\"];)",
-           "@/a.conf:16: gateway 'g' selector 'missing': missing remote-subnet (e.g. "
-           "remote-subnet = [\"10.1.0.0/16\"];)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:6: gateway 'g' selector 'mixed': local-subnet '2001:db8::/32' and "
+        "'10.0.0.0/8' are of different address families",
+        "@/a.conf:7: gateway 'g' selector 'mixed': remote-subnet '2001:db8:1::/48' and "
+        "'10.0.0.0/8' are of different address families",
+        "@/a.conf:9: gateway 'g' selector 'hostbits': local-subnet: '10.1.2.3/16' has host "
+        "bits set (did you mean 10.1.0.0/16?)",
+        "@/a.conf:9: gateway 'g' selector 'hostbits': remote-subnet: '10.9.0.0/33': prefix "
+        "length must be 0..32",
+        "@/a.conf:11: gateway 'g' selector 'range': local-subnet: '10.0.0.9-10.0.0.1': range "
+        "start is above its end",
+        "@/a.conf:11: gateway 'g' selector 'range': remote-subnet: 'zz' is not a subnet, "
+        "range or address",
+        "@/a.conf:13: gateway 'g' selector 'ports': local-port: port range '9-1': start is "
+        "above its end",
+        "@/a.conf:13: gateway 'g' selector 'ports': remote-port needs a protocol (protocol = "
+        "\"tcp\"; or udp, sctp, ...)",
+        "@/a.conf:15: gateway 'g' selector 'proto': protocol: unknown protocol 'tcpp' (a name "
+        "such as tcp, udp, icmp, sctp, or 0..255)",
+        "@/a.conf:16: gateway 'g' selector 'missing': missing local-subnet (e.g. local-subnet "
+        "= [\"10.1.0.0/16\"];)",
+        "@/a.conf:16: gateway 'g' selector 'missing': missing remote-subnet (e.g. "
+        "remote-subnet = [\"10.1.0.0/16\"];)");
 }
 
 static void test_passive_modes(void **state)
@@ -174,13 +171,14 @@ static void test_passive_modes(void **state)
                "      auto-negotiate = true; } ); }\n"
                ");\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:3: gateway 'a': a passive gateway never initiates: auto-negotiate must be "
-           "false",
-           "@/a.conf:5: gateway 'b': remote-gw any (dial-up) cannot initiate: it must be passive",
-           "@/a.conf:7: gateway 'c': remote-gw any (dial-up) cannot auto-negotiate",
-           "@/a.conf:11: gateway 'd' selector 's': the gateway is passive (never initiates): "
-           "auto-negotiate must be false");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:3: gateway 'a': a passive gateway never initiates: auto-negotiate must be "
+        "false",
+        "@/a.conf:5: gateway 'b': remote-gw any (dial-up) cannot initiate: it must be passive",
+        "@/a.conf:7: gateway 'c': remote-gw any (dial-up) cannot auto-negotiate",
+        "@/a.conf:11: gateway 'd' selector 's': the gateway is passive (never initiates): "
+        "auto-negotiate must be false");
 }
 
 static void test_lifetimes_dpd_types(void **state)
@@ -202,18 +200,19 @@ static void test_lifetimes_dpd_types(void **state)
                "      keylife-bytes = 2000000; hard-lifetime-bytes = 1500000; } );\n"
                "} );\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:4: gateway 'g': hard-lifetime (3600 s) must be above keylife (3600 s)",
-           "@/a.conf:5: gateway 'g': rekey-jitter (4000 s) must be below keylife (3600 s)",
-           "@/a.conf:6: gateway 'g': dpd = \"sometimes\" is not one of: disable, on-idle, "
-           "on-demand",
-           "@/a.conf:7: gateway 'g': dpd-retrycount = 11 is out of range (1..10)",
-           "@/a.conf:8: gateway 'g': dpd-retryinterval = 0 is out of range (1..3600)",
-           "@/a.conf:9: gateway 'g': natt-keepalive must be an integer",
-           "@/a.conf:10: gateway 'g': reauth must be true or false",
-           "@/a.conf:13: gateway 'g' selector 's': keylife = 5 is out of range (10..604800)",
-           "@/a.conf:14: gateway 'g' selector 's': hard-lifetime-bytes (1500000) must be above "
-           "keylife-bytes (2000000)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:4: gateway 'g': hard-lifetime (3600 s) must be above keylife (3600 s)",
+        "@/a.conf:5: gateway 'g': rekey-jitter (4000 s) must be below keylife (3600 s)",
+        "@/a.conf:6: gateway 'g': dpd = \"sometimes\" is not one of: disable, on-idle, "
+        "on-demand",
+        "@/a.conf:7: gateway 'g': dpd-retrycount = 11 is out of range (1..10)",
+        "@/a.conf:8: gateway 'g': dpd-retryinterval = 0 is out of range (1..3600)",
+        "@/a.conf:9: gateway 'g': natt-keepalive must be an integer",
+        "@/a.conf:10: gateway 'g': reauth must be true or false",
+        "@/a.conf:13: gateway 'g' selector 's': keylife = 5 is out of range (10..604800)",
+        "@/a.conf:14: gateway 'g' selector 's': hard-lifetime-bytes (1500000) must be above "
+        "keylife-bytes (2000000)");
 }
 
 static void test_version_vdom_ids(void **state)
@@ -230,15 +229,16 @@ static void test_version_vdom_ids(void **state)
                " }\n"
                ");\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:3: gateway 'g': ike-version 1: IKEv1 is not supported (haiked speaks IKEv2 "
-           "only)",
-           "@/a.conf:4: gateway 'g': unknown vdom 'cust9' (declare it in vdoms)",
-           "@/a.conf:5: gateway 'g': local-id: 'any' is not a valid local identity",
-           "@/a.conf:6: gateway 'g': remote-id: identity 'CN=peer, O=Example' looks like a "
-           "distinguished name; those need certificates, which haiked does not support (use an "
-           "FQDN, e-mail or address)",
-           "@/a.conf:8: gateway 'bad name': name must be 1..63 characters of A-Z a-z 0-9 _ . -");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:3: gateway 'g': ike-version 1: IKEv1 is not supported (haiked speaks IKEv2 "
+        "only)",
+        "@/a.conf:4: gateway 'g': unknown vdom 'cust9' (declare it in vdoms)",
+        "@/a.conf:5: gateway 'g': local-id: 'any' is not a valid local identity",
+        "@/a.conf:6: gateway 'g': remote-id: identity 'CN=peer, O=Example' looks like a "
+        "distinguished name; those need certificates, which haiked does not support (use an "
+        "FQDN, e-mail or address)",
+        "@/a.conf:8: gateway 'bad name': name must be 1..63 characters of A-Z a-z 0-9 _ . -");
 }
 
 static void test_proposals(void **state)
@@ -259,19 +259,20 @@ static void test_proposals(void **state)
                "      remote-subnet = \"10.1.0.0/16\"; proposal = \"aes256-shaa256\"; } ); }\n"
                ");\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:3: gateway 'a': proposal '3des-sha1-modp2048': cipher '3des' is not "
-           "supported by libike (supported: aes128 aes192 aes256 aes128gcm16 aes192gcm16 "
-           "aes256gcm16 chacha20poly1305)",
-           "@/a.conf:5: gateway 'b': proposal 'aes256-sha256' has no DH group (add one such as "
-           "'aes256-sha256-ecp256', or set dhgrp)",
-           "@/a.conf:7: gateway 'c': proposal 'aes256gcm16-sha256-ecp256': an AEAD cipher takes "
-           "no integrity algorithm (use prfsha* for the IKE PRF)",
-           "@/a.conf:9: gateway 'd': dhgrp: DH group 5 is not supported by libike (supported: "
-           "modp2048(14) modp3072(15) modp4096(16) ecp256(19) ecp384(20) ecp521(21) "
-           "curve25519(31))",
-           "@/a.conf:13: gateway 'e' selector 's': proposal 'aes256-shaa256': unknown algorithm "
-           "'shaa256'");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:3: gateway 'a': proposal '3des-sha1-modp2048': cipher '3des' is not "
+        "supported by libike (supported: aes128 aes192 aes256 aes128gcm16 aes192gcm16 "
+        "aes256gcm16 chacha20poly1305)",
+        "@/a.conf:5: gateway 'b': proposal 'aes256-sha256' has no DH group (add one such as "
+        "'aes256-sha256-ecp256', or set dhgrp)",
+        "@/a.conf:7: gateway 'c': proposal 'aes256gcm16-sha256-ecp256': an AEAD cipher takes "
+        "no integrity algorithm (use prfsha* for the IKE PRF)",
+        "@/a.conf:9: gateway 'd': dhgrp: DH group 5 is not supported by libike (supported: "
+        "modp2048(14) modp3072(15) modp4096(16) ecp256(19) ecp384(20) ecp521(21) "
+        "curve25519(31))",
+        "@/a.conf:13: gateway 'e' selector 's': proposal 'aes256-shaa256': unknown algorithm "
+        "'shaa256'");
 }
 
 static void test_missing_psk(void **state)
@@ -290,8 +291,9 @@ static void test_missing_psk(void **state)
                "secrets = ( { gateway = \"a\"; psk = \"k1\"; },\n"
                "            { remote-id = \"@b.example.com\"; psk = \"k2\"; } );\n",
                0600);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:6: gateway 'c': no PSK in @/s.conf (add { gateway = \"c\"; psk = \"...\"; })");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:6: gateway 'c': no PSK in @/s.conf (add { gateway = \"c\"; psk = \"...\"; })");
 }
 
 /* Errors from different sections and an included file, all in one run,
@@ -311,15 +313,16 @@ static void test_many_errors_one_run(void **state)
                "  { name = \"a\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.2\"; " GW_OK "\n"
                "    dpd-retrycount = 0; },\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:1: global: control-socket 'relative.sock' must be an absolute path",
-           "@/a.conf:1: global: dataplane = \"ebpf\" is not one of: userspace, kernel, record",
-           "@/a.conf:2: vdom 'root': the root VDOM is the daemon's own namespace and takes no "
-           "netns",
-           "@/a.conf:6: gateway 'b': proposal 'aes256-md5-ecp256': integrity algorithm 'md5' is "
-           "not supported by libike (supported: sha1 sha256 sha384 sha512)",
-           "@/a.conf:6: gateway 'b': keylife = 1 is out of range (10..604800)",
-           "@/gw.inc:2: gateway 'a': dpd-retrycount = 0 is out of range (1..10)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:1: global: control-socket 'relative.sock' must be an absolute path",
+        "@/a.conf:1: global: dataplane = \"ebpf\" is not one of: userspace, kernel, record",
+        "@/a.conf:2: vdom 'root': the root VDOM is the daemon's own namespace and takes no "
+        "netns",
+        "@/a.conf:6: gateway 'b': proposal 'aes256-md5-ecp256': integrity algorithm 'md5' is "
+        "not supported by libike (supported: sha1 sha256 sha384 sha512)",
+        "@/a.conf:6: gateway 'b': keylife = 1 is out of range (10..604800)",
+        "@/gw.inc:2: gateway 'a': dpd-retrycount = 0 is out of range (1..10)");
 }
 
 /* A pathological file is reported up to CFG_ERRORS_MAX, the rest counted. */

@@ -6,12 +6,6 @@
  */
 #include "test_config_util.h"
 
-#define EXPECT(t, name, ...)                                                                       \
-    do {                                                                                           \
-        const char *const exp_[] = {__VA_ARGS__};                                                  \
-        cfgt_expect_errors(t, name, exp_, sizeof(exp_) / sizeof(exp_[0]));                         \
-    } while (0)
-
 #define VDOMS "vdoms = ( { name = \"cust1\"; }, { name = \"cust2\"; } );\n"
 
 static void test_defaults_single_vcluster(void **state)
@@ -113,15 +107,15 @@ static void test_errors_vclusters(void **state)
                      "  );\n"
                      "};\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:4: vcluster 1: unknown setting 'priorty' (did you mean 'priority'?)",
-           "@/a.conf:4: vcluster 1: unknown VDOM 'nope'",
-           "@/a.conf:5: vcluster 1: duplicate vcluster id 1 (first defined at @/a.conf:4)",
-           "@/a.conf:6: vcluster #3: missing id (1..65535, the same on every node)",
-           "@/a.conf:7: vcluster 2: priority = 300 is out of range (0..255)",
-           "@/a.conf:7: vcluster 2: VDOM 'root' is already in vcluster 1 (@/a.conf:4): a VDOM "
-           "fails over with exactly one vcluster",
-           "@/a.conf:8: vcluster 3: VDOM 'cust2' is listed twice");
+    CFGT_EXPECT(*state, "a.conf",
+                "@/a.conf:4: vcluster 1: unknown setting 'priorty' (did you mean 'priority'?)",
+                "@/a.conf:4: vcluster 1: unknown VDOM 'nope'",
+                "@/a.conf:5: vcluster 1: duplicate vcluster id 1 (first defined at @/a.conf:4)",
+                "@/a.conf:6: vcluster #3: missing id (1..65535, the same on every node)",
+                "@/a.conf:7: vcluster 2: priority = 300 is out of range (0..255)",
+                "@/a.conf:7: vcluster 2: VDOM 'root' is already in vcluster 1 (@/a.conf:4): a VDOM "
+                "fails over with exactly one vcluster",
+                "@/a.conf:8: vcluster 3: VDOM 'cust2' is listed twice");
 }
 
 static void test_vdom_in_no_vcluster(void **state)
@@ -132,9 +126,9 @@ static void test_vdom_in_no_vcluster(void **state)
                      "                { id = 2; vdoms = \"cust1\"; } );\n"
                      "};\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:3: ha: VDOM 'cust2' (@/a.conf:1) is in no vcluster: list it in the vdoms "
-           "of one");
+    CFGT_EXPECT(*state, "a.conf",
+                "@/a.conf:3: ha: VDOM 'cust2' (@/a.conf:1) is in no vcluster: list it in the vdoms "
+                "of one");
 }
 
 static void test_errors_settings_and_vips(void **state)
@@ -165,23 +159,24 @@ static void test_errors_settings_and_vips(void **state)
         "  );\n"
         "};\n",
         0644);
-    EXPECT(*state, "a.conf", "@/a.conf:3: ha: group must be 1..63 characters of A-Z a-z 0-9 _ . -",
-           "@/a.conf:4: ha: seq-jump = 0 is out of range (1..4611686018427387904)",
-           "@/a.conf:5: ha: seq-sync-ms = 5 is out of range (10..60000)",
-           "@/a.conf:6: ha: msgid-jump = -1 is out of range (0..1024)",
-           "@/a.conf:7: ha: unknown setting 'sync'",
-           "@/a.conf:10: vcluster 1 vip #1: missing vdom (the vcluster has 2 VDOMs)",
-           "@/a.conf:11: vcluster 1 vip #2: VDOM 'cust2' is not in vcluster 1 (a VIP moves with "
-           "its vcluster)",
-           "@/a.conf:12: vcluster 1 vip #3: interface 'a/b' is not an interface name (1..15 "
-           "characters, no '/', ':' or spaces)",
-           "@/a.conf:13: vcluster 1 vip #4: address '203.0.113.13/33': prefix length must be "
-           "0..32",
-           "@/a.conf:14: vcluster 1 vip #5: 'vip.example' is not an IPv4 or IPv6 address",
-           "@/a.conf:15: vcluster 1 vip #6: address '0.0.0.0/0' is the unspecified address",
-           "@/a.conf:17: vcluster 1 vip #8: address '203.0.113.20/24' is already a VIP of VDOM "
-           "'root' (@/a.conf:16)",
-           "@/a.conf:18: vcluster 1 vip #9: missing interface");
+    CFGT_EXPECT(
+        *state, "a.conf", "@/a.conf:3: ha: group must be 1..63 characters of A-Z a-z 0-9 _ . -",
+        "@/a.conf:4: ha: seq-jump = 0 is out of range (1..4611686018427387904)",
+        "@/a.conf:5: ha: seq-sync-ms = 5 is out of range (10..60000)",
+        "@/a.conf:6: ha: msgid-jump = -1 is out of range (0..1024)",
+        "@/a.conf:7: ha: unknown setting 'sync'",
+        "@/a.conf:10: vcluster 1 vip #1: missing vdom (the vcluster has 2 VDOMs)",
+        "@/a.conf:11: vcluster 1 vip #2: VDOM 'cust2' is not in vcluster 1 (a VIP moves with "
+        "its vcluster)",
+        "@/a.conf:12: vcluster 1 vip #3: interface 'a/b' is not an interface name (1..15 "
+        "characters, no '/', ':' or spaces)",
+        "@/a.conf:13: vcluster 1 vip #4: address '203.0.113.13/33': prefix length must be "
+        "0..32",
+        "@/a.conf:14: vcluster 1 vip #5: 'vip.example' is not an IPv4 or IPv6 address",
+        "@/a.conf:15: vcluster 1 vip #6: address '0.0.0.0/0' is the unspecified address",
+        "@/a.conf:17: vcluster 1 vip #8: address '203.0.113.20/24' is already a VIP of VDOM "
+        "'root' (@/a.conf:16)",
+        "@/a.conf:18: vcluster 1 vip #9: missing interface");
 }
 
 static void test_seq_jump_must_cover_sync_interval(void **state)
@@ -190,25 +185,26 @@ static void test_seq_jump_must_cover_sync_interval(void **state)
                "ha = { seq-sync-packets = 4096; seq-jump = 4096;\n"
                "       vclusters = ( { id = 1; } ); };\n",
                0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:1: ha: seq-jump (4096) must be larger than seq-sync-packets (4096): the old "
-           "master may have sent that many packets since its last sync");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:1: ha: seq-jump (4096) must be larger than seq-sync-packets (4096): the old "
+        "master may have sent that many packets since its last sync");
 }
 
 static void test_shapes(void **state)
 {
     cfgt_write(*state, "a.conf", "ha = ( 1 );\n", 0644);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:1: ha must be a group: ha = { vclusters = ( { id = 1; } ); };");
+    CFGT_EXPECT(*state, "a.conf",
+                "@/a.conf:1: ha must be a group: ha = { vclusters = ( { id = 1; } ); };");
     cfgt_write(*state, "b.conf", "ha = { };\n", 0644);
-    EXPECT(*state, "b.conf",
-           "@/b.conf:1: ha: missing vclusters: vclusters = ( { id = 1; priority = 200; } );");
+    CFGT_EXPECT(*state, "b.conf",
+                "@/b.conf:1: ha: missing vclusters: vclusters = ( { id = 1; priority = 200; } );");
     cfgt_write(*state, "c.conf",
                VDOMS "ha = { vclusters = ( { id = 1; vdoms = \"root\"; }, { id = 2; } ); };\n",
                0644);
-    EXPECT(*state, "c.conf",
-           "@/c.conf:2: vcluster 2: missing vdoms (with 2 vclusters each lists the VDOMs it "
-           "fails over)");
+    CFGT_EXPECT(*state, "c.conf",
+                "@/c.conf:2: vcluster 2: missing vdoms (with 2 vclusters each lists the VDOMs it "
+                "fails over)");
 }
 
 static void test_check_config_summary(void **state)

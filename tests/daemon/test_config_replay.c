@@ -65,33 +65,29 @@ static void test_window_values(void **state)
     }
 }
 
-#define EXPECT(t, name, ...)                                                                       \
-    do {                                                                                           \
-        const char *const exp_[] = {__VA_ARGS__};                                                  \
-        cfgt_expect_errors(t, name, exp_, sizeof(exp_) / sizeof(exp_[0]));                         \
-    } while (0)
-
 static void test_bad_windows(void **state)
 {
     /* the anchor is line 49 of full.conf: the setting lands on line 50 */
     write_lan(*state, "a.conf", "replay-window = 4097;\n");
-    EXPECT(
+    CFGT_EXPECT(
         *state, "a.conf",
         "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window = 4097 is out of range "
         "(0..4096 packets, or \"disable\")");
     write_lan(*state, "a.conf", "replay-window = -1;\n");
-    EXPECT(
+    CFGT_EXPECT(
         *state, "a.conf",
         "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window = -1 is out of range "
         "(0..4096 packets, or \"disable\")");
     write_lan(*state, "a.conf", "replay-window = \"off\";\n");
-    EXPECT(*state, "a.conf",
-           "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window must be a number of "
-           "packets or \"disable\"");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window must be a number of "
+        "packets or \"disable\"");
     write_lan(*state, "a.conf", "replay-window = true;\n");
-    EXPECT(*state, "a.conf",
-           "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window must be a number of "
-           "packets or \"disable\"");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:50: gateway 'fortios-style' selector 'lan': replay-window must be a number of "
+        "packets or \"disable\"");
 }
 
 static void test_reload_sees_window(void **state)

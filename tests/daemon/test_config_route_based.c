@@ -8,12 +8,6 @@
  */
 #include "test_config_util.h"
 
-#define EXPECT(t, name, ...)                                                                       \
-    do {                                                                                           \
-        const char *const exp_[] = {__VA_ARGS__};                                                  \
-        cfgt_expect_errors(t, name, exp_, sizeof(exp_) / sizeof(exp_[0]));                         \
-    } while (0)
-
 #define GW_OK "proposal = \"aes256-sha256-ecp256\";"
 
 /* a.conf with the dataplane, the VDOMs and the gateways given (each line
@@ -92,8 +86,8 @@ static void test_bad_values(void **state)
                "  { name = \"b\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.3\"; " GW_OK
                "\n    route-based = 1; }\n",
                names, 2);
-    EXPECT(*state, "a.conf", "@/a.conf:5: gateway 'a': route-based must be true or false",
-           "@/a.conf:7: gateway 'b': route-based must be true or false");
+    CFGT_EXPECT(*state, "a.conf", "@/a.conf:5: gateway 'a': route-based must be true or false",
+                "@/a.conf:7: gateway 'b': route-based must be true or false");
 }
 
 /* Policy-based tunnels exist only in the kernel data plane. */
@@ -104,10 +98,10 @@ static void test_policy_based_needs_kernel(void **state)
                "  { name = \"a\"; local-gw = \"192.0.2.1\"; remote-gw = \"192.0.2.2\"; " GW_OK
                "\n    route-based = false; }\n",
                names, 1);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:5: gateway 'a': route-based = false: the userspace data plane is "
-           "route-based only (a TUN per gateway); policy-based tunnels need dataplane = "
-           "\"kernel\"");
+    CFGT_EXPECT(*state, "a.conf",
+                "@/a.conf:5: gateway 'a': route-based = false: the userspace data plane is "
+                "route-based only (a TUN per gateway); policy-based tunnels need dataplane = "
+                "\"kernel\"");
 }
 
 /* "hk-" + 12 characters: "branch-office-1" and "branch-office-2" would
@@ -129,10 +123,11 @@ static void test_device_name_clash(void **state)
                "  { name = \"branch-offiX\"; local-gw = \"192.0.2.1\"; remote-gw = "
                "\"192.0.2.7\"; " GW_OK " route-based = true; }\n",
                names, 5);
-    EXPECT(*state, "a.conf",
-           "@/a.conf:5: gateway 'branch-office-2': device name hk-branch-offic is taken by "
-           "gateway 'branch-office-1' (@/a.conf:4): route-based gateways of one vdom need names "
-           "that differ in the first 12 characters");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/a.conf:5: gateway 'branch-office-2': device name hk-branch-offic is taken by "
+        "gateway 'branch-office-1' (@/a.conf:4): route-based gateways of one vdom need names "
+        "that differ in the first 12 characters");
 }
 
 static void test_reload_sees_change(void **state)

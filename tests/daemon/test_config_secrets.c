@@ -5,12 +5,6 @@
  */
 #include "test_config_util.h"
 
-#define EXPECT(t, name, ...)                                                                       \
-    do {                                                                                           \
-        const char *const exp_[] = {__VA_ARGS__};                                                  \
-        cfgt_expect_errors(t, name, exp_, sizeof(exp_) / sizeof(exp_[0]));                         \
-    } while (0)
-
 #define MARK "Sekr1t-Marker"
 
 static const char main_conf[] =
@@ -48,17 +42,19 @@ static void test_good_secrets(void **state)
 static void test_mode_0644_refused(void **state)
 {
     write_pair(*state, good_secrets, 0644);
-    EXPECT(*state, "a.conf",
-           "@/s.conf: secrets file must not be accessible by group or others (mode 0644; chmod "
-           "600 it)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/s.conf: secrets file must not be accessible by group or others (mode 0644; chmod "
+        "600 it)");
 }
 
 static void test_group_readable_refused(void **state)
 {
     write_pair(*state, good_secrets, 0640);
-    EXPECT(*state, "a.conf",
-           "@/s.conf: secrets file must not be accessible by group or others (mode 0640; chmod "
-           "600 it)");
+    CFGT_EXPECT(
+        *state, "a.conf",
+        "@/s.conf: secrets file must not be accessible by group or others (mode 0640; chmod "
+        "600 it)");
 }
 
 static void test_non_root_owner_refused(void **state)
@@ -67,12 +63,13 @@ static void test_non_root_owner_refused(void **state)
     char p[256];
     write_pair(t, good_secrets, 0600);
     assert_int_equal(chown(cfgt_path(t, "s.conf", p, sizeof(p)), 65534, 65534), 0);
-    EXPECT(t, "a.conf", "@/s.conf: secrets file must be owned by root (owner uid is 65534)");
+    CFGT_EXPECT(t, "a.conf", "@/s.conf: secrets file must be owned by root (owner uid is 65534)");
     /* both problems at once are both reported */
     assert_int_equal(chmod(p, 0604), 0);
-    EXPECT(t, "a.conf", "@/s.conf: secrets file must be owned by root (owner uid is 65534)",
-           "@/s.conf: secrets file must not be accessible by group or others (mode 0604; chmod "
-           "600 it)");
+    CFGT_EXPECT(
+        t, "a.conf", "@/s.conf: secrets file must be owned by root (owner uid is 65534)",
+        "@/s.conf: secrets file must not be accessible by group or others (mode 0604; chmod "
+        "600 it)");
 }
 
 static void test_not_regular_or_missing(void **state)
@@ -80,9 +77,9 @@ static void test_not_regular_or_missing(void **state)
     struct cfgt *t = *state;
     char p[256];
     cfgt_write(t, "a.conf", main_conf, 0644);
-    EXPECT(t, "a.conf", "@/s.conf: cannot open secrets file: No such file or directory");
+    CFGT_EXPECT(t, "a.conf", "@/s.conf: cannot open secrets file: No such file or directory");
     assert_int_equal(mkdir(cfgt_path(t, "s.conf", p, sizeof(p)), 0700), 0);
-    EXPECT(t, "a.conf", "@/s.conf: secrets file is not a regular file");
+    CFGT_EXPECT(t, "a.conf", "@/s.conf: secrets file is not a regular file");
 }
 
 static void test_no_gateways_no_secrets_needed(void **state)
@@ -128,17 +125,18 @@ static void test_errors_never_show_psk(void **state)
                ");\n"
                "extra = \"" MARK "6\";\n",
                0600);
-    EXPECT(t, "a.conf", "@/s.conf:3: secret #2: duplicate entry for gateway 'a' (first at line 2)",
-           "@/s.conf:4: secret #3: psk starting with 0x must be followed by an even number of "
-           "hex digits",
-           "@/s.conf:5: secret #4: psk starting with 0s must be followed by valid base64",
-           "@/s.conf:6: secret #5: psk is empty",
-           "@/s.conf:7: secret #6: give exactly one of gateway or remote-id",
-           "@/s.conf:8: secret #7: unknown setting 'key'",
-           "@/s.conf:9: secret #8: remote-id: identity 'CN=x' looks like a distinguished name; "
-           "those need certificates, which haiked does not support (use an FQDN, e-mail or "
-           "address)",
-           "@/s.conf:11: unknown setting 'extra' (the secrets file holds only secrets = ( ... );)");
+    CFGT_EXPECT(
+        t, "a.conf", "@/s.conf:3: secret #2: duplicate entry for gateway 'a' (first at line 2)",
+        "@/s.conf:4: secret #3: psk starting with 0x must be followed by an even number of "
+        "hex digits",
+        "@/s.conf:5: secret #4: psk starting with 0s must be followed by valid base64",
+        "@/s.conf:6: secret #5: psk is empty",
+        "@/s.conf:7: secret #6: give exactly one of gateway or remote-id",
+        "@/s.conf:8: secret #7: unknown setting 'key'",
+        "@/s.conf:9: secret #8: remote-id: identity 'CN=x' looks like a distinguished name; "
+        "those need certificates, which haiked does not support (use an FQDN, e-mail or "
+        "address)",
+        "@/s.conf:11: unknown setting 'extra' (the secrets file holds only secrets = ( ... );)");
 
     /* and through --check-config's output */
     char p[256], *out = NULL, *err = NULL;
@@ -157,7 +155,7 @@ static void test_errors_never_show_psk(void **state)
 static void test_syntax_error_hides_psk(void **state)
 {
     write_pair(*state, "secrets = ( { gateway = \"a\"; psk = \"" MARK "\" " MARK " } );\n", 0600);
-    EXPECT(*state, "a.conf", "@/s.conf:1: syntax error");
+    CFGT_EXPECT(*state, "a.conf", "@/s.conf:1: syntax error");
 }
 
 static void test_include_refused(void **state)
@@ -169,7 +167,7 @@ static void test_include_refused(void **state)
     char text[512];
     snprintf(text, sizeof(text), "@include \"%s/inc.conf\"\n", t->dir);
     cfgt_write(t, "s.conf", text, 0600);
-    EXPECT(t, "a.conf", "@/s.conf: @include is not allowed in the secrets file");
+    CFGT_EXPECT(t, "a.conf", "@/s.conf: @include is not allowed in the secrets file");
 }
 
 int main(void)

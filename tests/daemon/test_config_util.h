@@ -149,6 +149,14 @@ static inline void cfgt_expect_errors(const struct cfgt *t, const char *name,
     assert_true(same);
 }
 
+/* CFGT_EXPECT(t, name, "first error", ...): cfgt_expect_errors() with the
+ * expected lines written inline. */
+#define CFGT_EXPECT(t, name, ...)                                                                  \
+    do {                                                                                           \
+        const char *const cfgt_exp_[] = {__VA_ARGS__};                                             \
+        cfgt_expect_errors(t, name, cfgt_exp_, sizeof(cfgt_exp_) / sizeof(cfgt_exp_[0]));          \
+    } while (0)
+
 /* Loads dir/name expecting success. */
 static inline struct cfg *cfgt_load_ok(const struct cfgt *t, const char *name)
 {

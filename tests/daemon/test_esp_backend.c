@@ -45,36 +45,11 @@ static void cap_event(void *arg, struct dp_child *c)
     k->last_event = c;
 }
 
-static void keys(struct ike_key_export *k, uint8_t fill, size_t len)
-{
-    k->len = (uint16_t)len;
-    memset(k->data, fill, len);
-}
-
 /* A: ours (local .0, remote .1), spi in 0xa1 out 0xb1; B: the mirror. */
 static void export_pair(struct ike_child_export *a, struct ike_child_export *b)
 {
-    memset(a, 0, sizeof(*a));
-    a->version = IKE_EXPORT_VERSION;
-    snprintf(a->cfg_name, sizeof(a->cfg_name), "net");
-    a->protocol = IKE_PROTO_ESP;
-    a->tunnel = true;
-    a->encr_id = IKE_ENCR_AES_GCM_16;
-    a->encr_key_bits = 256;
-    a->spi_in = 0xa1;
-    a->spi_out = 0xb1;
-    keys(&a->encr_in, 0x11, 36);
-    keys(&a->encr_out, 0x22, 36);
-    a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = dtest_net24(77, 0);
-    a->ts_remote[0] = dtest_net24(77, 1);
-    *b = *a;
-    b->spi_in = a->spi_out;
-    b->spi_out = a->spi_in;
-    b->encr_in = a->encr_out;
-    b->encr_out = a->encr_in;
-    b->ts_local[0] = a->ts_remote[0];
-    b->ts_remote[0] = a->ts_local[0];
+    dtest_export_gcm(a, 256, 0xa1, 0xb1, 0x11, 0x22, dtest_net24(77, 0), dtest_net24(77, 1));
+    dtest_export_mirror(a, b);
 }
 
 static int tun_setup(const char *ifname)

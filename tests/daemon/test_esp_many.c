@@ -52,28 +52,10 @@ static int no_send(void *arg, const struct dp_child *c, const uint8_t *data, siz
  * (spi in 0x10000 + 2i, out 0x10000 + 2i + 1); mirror is the other side. */
 static void export_pair(unsigned i, struct ike_child_export *a, struct ike_child_export *b)
 {
-    memset(a, 0, sizeof(*a));
-    a->version = IKE_EXPORT_VERSION;
-    snprintf(a->cfg_name, sizeof(a->cfg_name), "net");
-    a->protocol = IKE_PROTO_ESP;
-    a->tunnel = true;
-    a->encr_id = IKE_ENCR_AES_GCM_16;
-    a->encr_key_bits = 128;
-    a->spi_in = 0x10000 + 2 * i;
-    a->spi_out = a->spi_in + 1;
-    a->encr_in.len = a->encr_out.len = 20;
-    memset(a->encr_in.data, 0x31, 20);
-    memset(a->encr_out.data, 0x42, 20);
-    a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = dtest_net24((uint8_t)(i / 256), (uint8_t)(i % 256));
-    a->ts_remote[0] = dtest_net24((uint8_t)(100 + i / 256), (uint8_t)(i % 256));
-    *b = *a;
-    b->spi_in = a->spi_out;
-    b->spi_out = a->spi_in;
-    b->encr_in = a->encr_out;
-    b->encr_out = a->encr_in;
-    b->ts_local[0] = a->ts_remote[0];
-    b->ts_remote[0] = a->ts_local[0];
+    dtest_export_gcm(a, 128, 0x10000 + 2 * i, 0x10000 + 2 * i + 1, 0x31, 0x42,
+                     dtest_net24((uint8_t)(i / 256), (uint8_t)(i % 256)),
+                     dtest_net24((uint8_t)(100 + i / 256), (uint8_t)(i % 256)));
+    dtest_export_mirror(a, b);
 }
 
 /* mirror encrypts remote-host -> local-host of pair i into buf; that

@@ -530,21 +530,7 @@ static int no_send(void *arg, const struct dp_child *c, const uint8_t *data, siz
 
 static void export_child(struct ike_child_export *a)
 {
-    memset(a, 0, sizeof(*a));
-    a->version = IKE_EXPORT_VERSION;
-    snprintf(a->cfg_name, sizeof(a->cfg_name), "net");
-    a->protocol = IKE_PROTO_ESP;
-    a->tunnel = true;
-    a->encr_id = IKE_ENCR_AES_GCM_16;
-    a->encr_key_bits = 128;
-    a->spi_in = 0xc1;
-    a->spi_out = 0xd1;
-    a->encr_in.len = a->encr_out.len = 20;
-    memset(a->encr_in.data, 0x33, 20);
-    memset(a->encr_out.data, 0x44, 20);
-    a->n_ts_local = a->n_ts_remote = 1;
-    a->ts_local[0] = dtest_net24(78, 0);
-    a->ts_remote[0] = dtest_net24(78, 1);
+    dtest_export_gcm(a, 128, 0xc1, 0xd1, 0x33, 0x44, dtest_net24(78, 0), dtest_net24(78, 1));
 }
 
 static bool all_arrived(void *arg)

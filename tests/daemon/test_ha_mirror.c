@@ -851,6 +851,21 @@ static void fill_queue(struct cl *c)
     assert_int_equal(c->m.ha->stats.sync_refused, 0);
 }
 
+/* With hasync's queue full: A rekeys its CHILD SA and M installs the new
+ * one without being able to sync it (qf_old_in = M's old inbound SPI).
+ * Returns A's IKE SA; *a_in0 = A's datagrams in before the rekey. */
+static struct gw_sa *rekey_unsynced(struct cl *c, uint64_t *a_in0)
+{
+    struct gw_sa *ga = live_sa(&c->a, "gwA");
+    struct ike_diag d = {0};
+    qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
+    *a_in0 = ga->gw->counters.dgrams_in;
+    assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
+    gw_sa_after(ga);
+    assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
+    return ga;
+}
+
 /* S stops acknowledging (paused on the bus) until hasync's queue is full:
  * hasync_send refuses M's sync messages of a CHILD rekey, and a refused
  * message has no sequence number, so S could not see a gap. M marks the
@@ -866,13 +881,8 @@ static void test_queue_full_resync(void **state)
     SKIP_IF_NO_NETNS(c);
     fill_queue(c);
 
-    struct gw_sa *ga = live_sa(&c->a, "gwA");
-    struct ike_diag d = {0};
-    qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
-    uint64_t a_in0 = ga->gw->counters.dgrams_in, held0 = c->m.ha->stats.held_datagrams;
-    assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
-    gw_sa_after(ga);
-    assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
+    uint64_t a_in0, held0 = c->m.ha->stats.held_datagrams;
+    struct gw_sa *ga = rekey_unsynced(c, &a_in0);
     dtest_run_for(c->base, 300); /* several polls: the queue is still full */
     assert_int_equal(c->m.ha->stats.resyncs_sent, 0);
     assert_non_null(dp_child_find(&c->s.dp, qf_old_in)); /* S missed the rekey */
@@ -901,13 +911,8 @@ static void test_queue_full_peer_leaves(void **state)
     struct cl *c = *state;
     SKIP_IF_NO_NETNS(c);
     fill_queue(c);
-    struct gw_sa *ga = live_sa(&c->a, "gwA");
-    struct ike_diag d = {0};
-    qf_old_in = gw_child_first(live_sa(&c->m, "gwB"))->spi_in;
-    uint64_t a_in0 = ga->gw->counters.dgrams_in;
-    assert_int_equal(ike_sa_child_rekey(ga->sa, gw_child_first(ga)->spi_in, &d), IKE_OK);
-    gw_sa_after(ga);
-    assert_true(dtest_run_until(c->base, m_rekeyed_unsynced, c, 5000));
+    uint64_t a_in0;
+    struct gw_sa *ga = rekey_unsynced(c, &a_in0);
     dtest_run_for(c->base, 250);
     assert_int_equal(ga->gw->counters.dgrams_in, a_in0); /* held */
 

@@ -22,56 +22,16 @@
  *
  * A failing call prints {"error": "..."} and the program goes on.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
 
-#include <ike/const.h>
-#include <ike/export.h>
-
-#include "daemon.h"
 #include "dataplane.h"
-#include "gateway.h"
+#include "uml_dp_util.h"
 
 #define KEY_LEN 36 /* AES-256 + 4-octet salt */
-
-static int parse_addr(const char *s, struct ike_addr *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->family = IKE_AF_INET;
-    return inet_pton(AF_INET, s, out->addr) == 1 ? 0 : -1;
-}
-
-/* "192.0.2.0/25" as an IPv4 address-range traffic selector. */
-static int parse_net(const char *s, struct ike_ts_export *ts)
-{
-    char buf[32];
-    const char *slash = strchr(s, '/');
-    if (!slash || (size_t)(slash - s) >= sizeof(buf))
-        return -1;
-    memcpy(buf, s, (size_t)(slash - s));
-    buf[slash - s] = '\0';
-    char *end;
-    long plen = strtol(slash + 1, &end, 10);
-    struct in_addr a;
-    if (*end || plen < 0 || plen > 32 || inet_pton(AF_INET, buf, &a) != 1)
-        return -1;
-    uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
-    uint32_t lo = ntohl(a.s_addr) & mask, hi = lo | ~mask;
-    memset(ts, 0, sizeof(*ts));
-    ts->type = IKE_TS_IPV4_ADDR_RANGE;
-    ts->end_port = 65535;
-    uint32_t nlo = htonl(lo), nhi = htonl(hi);
-    memcpy(ts->start_addr, &nlo, 4);
-    memcpy(ts->end_addr, &nhi, 4);
-    return 0;
-}
 
 static int parse_spi(const char *s, uint32_t *out)
 {
@@ -127,39 +87,25 @@ int main(int argc, char **argv)
     struct gateway gw;
     struct gw_sa owner;
     memset(&vdom, 0, sizeof(vdom));
-    memset(&gw, 0, sizeof(gw));
-    memset(&owner, 0, sizeof(owner));
-    gw.name = "seq";
-    owner.gw = &gw;
+    uml_owner_init(&owner, &gw, "seq");
     owner.vdom = &vdom;
-    TAILQ_INIT(&owner.children);
     bool esn = false, in_vdom = false;
     for (int i = 9; i < argc; i++) {
         if (!strcmp(argv[i], "esn"))
             esn = true;
-        else if (!strncmp(argv[i], "vdom=", 5) && argv[i][5] &&
-                 strlen(argv[i] + 5) < sizeof(vdom.netns)) {
-            snprintf(vdom.name, sizeof(vdom.name), "seq");
-            snprintf(vdom.netns, sizeof(vdom.netns), "%s", argv[i] + 5);
+        else if (uml_parse_vdom(argv[i], "seq", &vdom))
             in_vdom = true;
-        } else
+        else
             return usage();
     }
     if (argc < 9)
         return usage();
     struct ike_addr local, remote;
     struct ike_child_export ex;
-    memset(&ex, 0, sizeof(ex));
-    ex.version = IKE_EXPORT_VERSION;
-    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "seq");
-    ex.protocol = IKE_PROTO_ESP;
-    ex.tunnel = true;
-    ex.encr_id = IKE_ENCR_AES_GCM_16;
-    ex.encr_key_bits = 256;
+    uml_child_init(&ex, "seq");
     ex.esn = esn;
-    ex.n_ts_local = ex.n_ts_remote = 1;
-    if (parse_addr(argv[1], &local) || parse_addr(argv[2], &remote) ||
-        parse_net(argv[3], &ex.ts_local[0]) || parse_net(argv[4], &ex.ts_remote[0]) ||
+    if (uml_parse_addr(argv[1], &local) || uml_parse_addr(argv[2], &remote) ||
+        uml_parse_net(argv[3], &ex.ts_local[0]) || uml_parse_net(argv[4], &ex.ts_remote[0]) ||
         parse_spi(argv[5], &ex.spi_in) || parse_spi(argv[6], &ex.spi_out) ||
         parse_key(argv[7], &ex.encr_in) || parse_key(argv[8], &ex.encr_out))
         return usage();

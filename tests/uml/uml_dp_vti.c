@@ -20,71 +20,25 @@
  *   gone                            the gateway is removed (reload)
  *   quit (or EOF)                   dp_close, exit 0
  */
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <event2/event.h>
 
-#include <ike/const.h>
-#include <ike/export.h>
-
 #include "config/config.h"
-#include "daemon.h"
 #include "dataplane.h"
-#include "gateway.h"
-
-static int parse_addr(const char *s, struct ike_addr *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->family = IKE_AF_INET;
-    return inet_pton(AF_INET, s, out->addr) == 1 ? 0 : -1;
-}
-
-/* "192.0.2.0/25" as an IPv4 address-range traffic selector. */
-static int parse_net(const char *s, struct ike_ts_export *ts)
-{
-    char buf[32];
-    unsigned plen;
-    struct in_addr a;
-    if (sscanf(s, "%31[0-9.]/%u", buf, &plen) != 2 || plen > 32 || inet_pton(AF_INET, buf, &a) != 1)
-        return -1;
-    uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
-    uint32_t lo = htonl(ntohl(a.s_addr) & mask), hi = htonl(ntohl(a.s_addr) | ~mask);
-    memset(ts, 0, sizeof(*ts));
-    ts->type = IKE_TS_IPV4_ADDR_RANGE;
-    ts->end_port = 65535;
-    memcpy(ts->start_addr, &lo, 4);
-    memcpy(ts->end_addr, &hi, 4);
-    return 0;
-}
+#include "uml_dp_util.h"
 
 int main(int argc, char **argv)
 {
     struct ike_addr local;
     struct ike_child_export ex;
-    memset(&ex, 0, sizeof(ex));
-    ex.n_ts_local = ex.n_ts_remote = 1;
+    uml_child_init(&ex, "net");
     struct vdom_rt vdom;
     memset(&vdom, 0, sizeof(vdom));
-    bool in_vdom = argc == 5 && !strncmp(argv[4], "vdom=", 5) && argv[4][5] &&
-                   strlen(argv[4] + 5) < sizeof(vdom.netns);
-    if ((argc != 4 && !in_vdom) || parse_addr(argv[1], &local) ||
-        parse_net(argv[2], &ex.ts_local[0]) || parse_net(argv[3], &ex.ts_remote[0])) {
+    bool in_vdom = argc == 5 && uml_parse_vdom(argv[4], "vti", &vdom);
+    if ((argc != 4 && !in_vdom) || uml_parse_addr(argv[1], &local) ||
+        uml_parse_net(argv[2], &ex.ts_local[0]) || uml_parse_net(argv[3], &ex.ts_remote[0])) {
         fprintf(stderr, "usage: uml_dp_vti LOCAL LOCAL_NET REMOTE_NET [vdom=NETNS]\n");
         return 2;
     }
-    if (in_vdom) {
-        snprintf(vdom.name, sizeof(vdom.name), "vti");
-        snprintf(vdom.netns, sizeof(vdom.netns), "%s", argv[4] + 5);
-    }
-    ex.version = IKE_EXPORT_VERSION;
-    snprintf(ex.cfg_name, sizeof(ex.cfg_name), "net");
-    ex.protocol = IKE_PROTO_ESP;
-    ex.tunnel = true;
-    ex.encr_id = IKE_ENCR_AES_GCM_16;
-    ex.encr_key_bits = 256;
     ex.encr_in.len = ex.encr_out.len = 36;
     memset(ex.encr_in.data, 0x11, 36);
     memset(ex.encr_out.data, 0x22, 36);
@@ -96,18 +50,14 @@ int main(int argc, char **argv)
     struct gw_sa owner;
     memset(&sel, 0, sizeof(sel));
     memset(&g, 0, sizeof(g));
-    memset(&gw, 0, sizeof(gw));
-    memset(&owner, 0, sizeof(owner));
     sel.name = "net";
     sel.add_route = true;
     g.route_based = true;
     g.selectors = &sel;
     g.n_selectors = 1;
-    gw.name = "vti";
+    uml_owner_init(&owner, &gw, "vti");
     gw.cfg = &g;
-    owner.gw = &gw;
     owner.vdom = in_vdom ? &vdom : NULL;
-    TAILQ_INIT(&owner.children);
 
     struct event_base *base = event_base_new();
     struct dp dp;
@@ -125,7 +75,7 @@ int main(int argc, char **argv)
         if (!strcmp(line, "quit\n"))
             break;
         if (sscanf(line, "install %x %x %63s", &spi_in, &spi_out, remote_s) == 3 &&
-            !parse_addr(remote_s, &remote)) {
+            !uml_parse_addr(remote_s, &remote)) {
             ex.spi_in = spi_in;
             ex.spi_out = spi_out;
             if (dp_child_install(&dp, &owner, &ex, &local, &remote, false, 0, err, sizeof(err)))
