@@ -290,23 +290,80 @@ def test_packet_lifetime_rekeys_through_the_kernel(kernel_lab):
 
 
 def only_newest_pair_left(t, first, check_traffic=True):
-    """The old pairs went (Deletes): haiked, charon and the kernel come to
-    agree on one pair, not the first one, and it carries traffic (not
+    """The old pairs went (Deletes): haiked, charon and both kernels come
+    to agree on one pair, not the first one, and it carries traffic (not
     checked while keylife rekeys keep coming: the pair may change under
-    the ping)."""
+    the ping). charon's kernel is part of it: charon pins its out
+    policy's template to one SPI (`ip xfrm policy`: "spi 0x..."), that of
+    the CHILD SA installed first, and moves it to the other one only when
+    the old CHILD SA's teardown deletes its policy mapping; swanctl stops
+    listing a CHILD SA as INSTALLED before that. When charon handles our
+    Delete (reload, rekey) after installing the new pair, as it can under
+    load, it answers pings on the old SPI, already gone here, until its
+    teardown is done: its kernel holding just the new pair says it is."""
     def one_pair():
         kids = t.hactl_children()
         kid = t.charon_child()
         if len(kids) != 1 or kid is None:
             return None
         pair = (kids[0]["spi_in"], kids[0]["spi_out"])
-        if (kid["spi-out"], kid["spi-in"]) != pair or set(xfrm.by_spi(t.gi.ns)) != set(pair):
+        if (kid["spi-out"], kid["spi-in"]) != pair or set(xfrm.by_spi(t.gi.ns)) != set(pair) \
+                or set(xfrm.by_spi(t.gr.ns)) != set(pair):
             return None
         return pair
-    pair = wait_for(one_pair, 10, "haiked, charon and the kernel agree on one CHILD SA pair")
+    try:
+        pair = wait_for(one_pair, 10,
+                        "haiked, charon and both kernels agree on one CHILD SA pair")
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{dp_diag(t)}") from exc
     assert pair not in first
     if not check_traffic:
         return
     before = xfrm.by_spi(t.gi.ns)[pair[1]]["packets"]
-    assert t.ping(count=5) == (5, 5)
-    assert xfrm.by_spi(t.gi.ns)[pair[1]]["packets"] == before + 5
+    res = t.ping(count=5)
+    assert res == (5, 5), f"pings {res} on the pair {pair}\n{dp_diag(t)}"
+    assert xfrm.by_spi(t.gi.ns)[pair[1]]["packets"] == before + 5, dp_diag(t)
+
+
+def dp_diag(t):
+    """What the kernels, charon and haiked hold, for an assertion message
+    (no key material: states as parsed by labkit.xfrm): each namespace's
+    states (counters, encap, reqid), policies, routes, UDP sockets and
+    nonzero Xfrm* errors; charon's CHILD SAs; haiked's datagram counters
+    (ESP on 4500 reaching haiked means the socket did not hand it to
+    XFRM) and the log tails."""
+    out = []
+    spaces = [("haiked", t.gi.ns), ("charon", t.gr.ns)]
+    if getattr(t, "home", None) is not None:
+        spaces.append(("haiked home", t.home))
+    keep = ("src", "dst", "spi", "reqid", "encap", "packets", "seq", "oseq", "replay",
+            "failed")
+    for who, ns in spaces:
+        try:
+            sts = [{k: s.get(k) for k in keep} for s in xfrm.states(ns)]
+            errs = {k: v for k, v in xfrm.stats(ns).items() if v}
+            socks = ns.exec("ss", "-uanp", check=False).stdout
+            routes = [r for r in ns.ip("route", "show", "table", "all", check=False)
+                      .stdout.splitlines() if not r.startswith(("local ", "broadcast "))]
+            out.append(f"--- {who} ({ns.name}) states: {sts}\nXfrm stats: {errs}\n"
+                       f"policies:\n{xfrm.policies(ns)}routes (all tables):\n"
+                       + "\n".join(routes) + f"\nUDP sockets:\n{socks}")
+        except Exception as exc:  # pylint: disable=broad-except
+            out.append(f"--- {who}: {exc}")
+    try:
+        ike = t.charon.list_sas().get(scenario.IKE_NAME) or {}
+        kids = [{k: c.get(k) for k in ("state", "spi-in", "spi-out", "encap", "packets-in",
+                                        "packets-out", "install-time")}
+                for c in ike.get("child-sas", {}).values()]
+        out.append(f"--- charon IKE SA: state {ike.get('state')} encap "
+                   f"{ike.get('nat-any') or ike.get('encap')} ports "
+                   f"{ike.get('local-port')}/{ike.get('remote-port')} CHILD SAs {kids}")
+    except Exception as exc:  # pylint: disable=broad-except
+        out.append(f"--- charon list-sas: {exc}")
+    try:
+        out.append(f"--- hactl status:\n{t.haiked.hactl('status', check=False).stdout}")
+    except Exception as exc:  # pylint: disable=broad-except
+        out.append(f"--- hactl status: {exc}")
+    out.append(f"--- haiked log tail:\n{t.haiked.log()[-2500:]}")
+    out.append(f"--- charon log tail:\n{t.charon.log()[-2500:]}")
+    return "\n".join(out)
