@@ -24,7 +24,7 @@ from conftest import CAPTURE_TOOLS, require_lab
 from labkit import scenario, topo
 from labkit.capture import Capture, read_udp
 from labkit.charon import Charon
-from labkit.haiked import Haiked, find_binary, gateway, render_conf, selector
+from labkit.haiked import Haiked, find_binary, gateway, selector
 from labkit.netns import LabError
 from labkit.netns import run as netns_run
 from labkit.proc import wait_for
@@ -407,19 +407,6 @@ def test_replay_window_setting(esp_lab, case):
 
 # ---- the TUN inside a VDOM's network namespace -----------------------------
 
-class VdomHaiked(Haiked):
-    """haiked whose config also lists VDOMs (top-level `vdoms`)."""
-
-    def __init__(self, *args, vdoms=None, **kwargs):
-        self.vdoms = vdoms or []
-        super().__init__(*args, **kwargs)
-
-    def write_config(self):
-        super().write_config()
-        with open(self.conf_path, "a", encoding="utf-8") as f:
-            f.write(render_conf({"vdoms": self.vdoms}))
-
-
 def test_tun_in_vdom_netns(esp_lab):
     """A gateway in a VDOM with its own network namespace: haiked runs in
     another namespace, its IKE sockets, its TUN hk-gw and the routes into it
@@ -434,9 +421,9 @@ def test_tun_in_vdom_netns(esp_lab):
     gw = gateway(GW, gi.wan_ip, gr.wan_ip, ike,
                  [selector("net", gi.lan_net, gr.lan_net, esp, add_route=True)],
                  local_id=scenario.ID_I, remote_id=scenario.ID_R, vdom="cust")
-    h = VdomHaiked(esp_lab, home, "moon", [gw], {GW: scenario.PSK},
-                   global_extra={"dataplane": "userspace"},
-                   vdoms=[{"name": "cust", "netns": gi.ns.name}]).start()
+    h = Haiked(esp_lab, home, "moon", [gw], {GW: scenario.PSK},
+               global_extra={"dataplane": "userspace"},
+               vdoms=[{"name": "cust", "netns": gi.ns.name}]).start()
     h.wait_log(r"CHILD SA net installed \(userspace\)")
     # the device and its route are in the VDOM's namespace, not the daemon's
     assert gi.ns.ip("link", "show", "hk-gw", check=False).returncode == 0
@@ -467,10 +454,10 @@ def test_plain_esp_from_vdom_netns(esp_lab):
                        local_id=id_l, remote_id=id_r, passive=passive, **extra)
     sun = Haiked(esp_lab, gr.ns, "sun", [gw(gr, gi, True, scenario.ID_R, scenario.ID_I)],
                  {GW: scenario.PSK}, global_extra={"dataplane": "userspace"}).start()
-    moon = VdomHaiked(esp_lab, home, "moon",
-                      [gw(gi, gr, False, scenario.ID_I, scenario.ID_R, vdom="cust")],
-                      {GW: scenario.PSK}, global_extra={"dataplane": "userspace"},
-                      vdoms=[{"name": "cust", "netns": gi.ns.name}]).start()
+    moon = Haiked(esp_lab, home, "moon",
+                  [gw(gi, gr, False, scenario.ID_I, scenario.ID_R, vdom="cust")],
+                  {GW: scenario.PSK}, global_extra={"dataplane": "userspace"},
+                  vdoms=[{"name": "cust", "netns": gi.ns.name}]).start()
     for h in (moon, sun):
         line = h.wait_log(r"CHILD SA net installed \(userspace\)")[0]
         assert "UDP-encapsulated" not in line, line

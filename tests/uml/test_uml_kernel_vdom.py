@@ -27,7 +27,7 @@ import pytest
 from conftest import CHARON_TOOLS, require_kernel_esp
 from labkit import scenario, topo, xfrm
 from labkit.charon import Charon
-from labkit.haiked import Haiked, find_binary, gateway, render_conf, selector
+from labkit.haiked import Haiked, find_binary, gateway, selector
 from labkit.proc import wait_for
 from test_uml_haiked_kernel import (INSTALLED, KernelTunnel, only_newest_pair_left,
                                     rekey_lines)
@@ -39,19 +39,6 @@ GW = "gw"
 VDOM = "cust"
 PINGS = 20
 IKE, ESP = "aes256gcm16-prfsha512-ecp521", "aes256gcm16-ecp521"
-
-
-class VdomHaiked(Haiked):
-    """haiked whose config also lists VDOMs (top-level `vdoms`)."""
-
-    def __init__(self, *args, vdoms=None, **kwargs):
-        self.vdoms = vdoms or []
-        super().__init__(*args, **kwargs)
-
-    def write_config(self):
-        super().write_config()
-        with open(self.conf_path, "a", encoding="utf-8") as f:
-            f.write(render_conf({"vdoms": self.vdoms}))
 
 
 class VdomTunnel(KernelTunnel):
@@ -74,10 +61,10 @@ class VdomTunnel(KernelTunnel):
                      [selector("net", self.gi.lan_net, self.gr.lan_net, ESP, add_route=True,
                                **(sel_extra or {}))],
                      local_id=scenario.ID_I, remote_id=scenario.ID_R, vdom=VDOM, **gw_extra)
-        self.haiked = VdomHaiked(lab, self.home, "moon", [gw], {GW: scenario.PSK},
-                                 log_levels={"net": "info"},
-                                 global_extra={"dataplane": "kernel"},
-                                 vdoms=[{"name": VDOM, "netns": self.gi.ns.name}])
+        self.haiked = Haiked(lab, self.home, "moon", [gw], {GW: scenario.PSK},
+                             log_levels={"net": "info"},
+                             global_extra={"dataplane": "kernel"},
+                             vdoms=[{"name": VDOM, "netns": self.gi.ns.name}])
 
     def home_is_empty(self):
         """Nothing of XFRM and no route to the remote LAN in haiked's namespace."""

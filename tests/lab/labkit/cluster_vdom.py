@@ -28,7 +28,7 @@ import re
 from . import cluster as C
 from . import corosync as cs_mod
 from .charon import Charon
-from .haiked import find_binary, gateway, render_conf, selector
+from .haiked import find_binary, gateway, selector
 from .netns import LabError
 from .proc import wait_for
 
@@ -112,19 +112,6 @@ def swan_conf(spec, child_extra=None):
             "remote": {"auth": "psk", "id": ID_CLUSTER}, "children": {spec.child: child}}
     return {"connections": {spec.ike_name: conn},
             "secrets": {"ike-psk": {"id-1": ID_CLUSTER, "id-2": spec.peer_id, "secret": PSK}}}
-
-
-class VdomHaiked(C.HaHaiked):
-    """HaHaiked whose haiked.conf also declares the VDOMs (`vdoms` section)."""
-
-    def __init__(self, lab, ns, name, gateways, psks, ha, vdoms, **kwargs):
-        self.vdoms = vdoms
-        super().__init__(lab, ns, name, gateways, psks, ha, **kwargs)
-
-    def write_config(self):
-        super().write_config()
-        with open(self.conf_path, "a", encoding="utf-8") as f:
-            f.write(render_conf({"vdoms": self.vdoms}))
 
 
 class Tunnel:
@@ -254,10 +241,10 @@ class VdomCluster(C.ClusterControl):
         return gws
 
     def _make_haiked(self, tag, priorities=None, override=None):
-        return VdomHaiked(self.lab, self.ns[tag], f"haiked-{tag}", self._gateways(),
+        return C.HaHaiked(self.lab, self.ns[tag], f"haiked-{tag}", self._gateways(),
                           {SPECS[vc].gw: PSK for vc in self.tunnel_vcs},
                           self.ha_section(tag, priorities, override),
-                          [{"name": VDOM_EXT, "netns": self.ns[f"{tag}X"].name}],
+                          vdoms=[{"name": VDOM_EXT, "netns": self.ns[f"{tag}X"].name}],
                           log_levels=self.log_levels, global_extra={"dataplane": "userspace"},
                           binary=self.binary)
 

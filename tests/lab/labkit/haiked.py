@@ -96,8 +96,9 @@ class Haiked:
     """One haiked in namespace ns."""
 
     def __init__(self, lab, ns, name, gateways, psks, log_levels=None, global_extra=None,
-                 binary=None):
+                 binary=None, vdoms=None):
         self.lab = lab
+        self.vdoms = vdoms or []  # the top-level `vdoms` section, if any
         self.ns = ns
         self.name = name
         self.binary = binary or find_binary("daemon/haiked")
@@ -124,6 +125,8 @@ class Haiked:
         glob_.update(self.global_extra)
         with open(self.conf_path, "w", encoding="utf-8") as f:
             f.write(render_conf({"global": glob_, "gateways": self.gateways}))
+            if self.vdoms:
+                f.write(render_conf({"vdoms": self.vdoms}))
         fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(render_conf({"secrets": [{"gateway": g, "psk": p}
