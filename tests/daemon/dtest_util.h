@@ -102,6 +102,20 @@ static inline void dtest_export_gcm(struct ike_child_export *ex, unsigned key_bi
     ex->ts_remote[0] = remote;
 }
 
+/* A bare AES-GCM-256 pair (spi in, ~spi out, no keys or addresses) in
+ * dp: enough for the SPI bookkeeping tests. NULL if refused. */
+static inline struct dp_child *dtest_install_spi(struct dp *dp, uint32_t spi)
+{
+    struct ike_child_export ex = {.version = IKE_EXPORT_VERSION,
+                                  .spi_in = spi,
+                                  .spi_out = ~spi,
+                                  .encr_id = IKE_ENCR_AES_GCM_16,
+                                  .encr_key_bits = 256};
+    struct ike_addr l = {0}, r = {0};
+    char err[128];
+    return dp_child_install(dp, NULL, &ex, &l, &r, false, 0, err, sizeof(err));
+}
+
 /* b = the peer's side of a: SPIs, keys and selectors swapped. */
 static inline void dtest_export_mirror(const struct ike_child_export *a, struct ike_child_export *b)
 {

@@ -14,7 +14,7 @@
 #include <ike/const.h>
 #include <ike/export.h>
 
-#include "dataplane.h"
+#include "dtest_util.h"
 
 #define N_CHILDREN 5000u /* past three rebuilds: 1024 -> 2048 -> 4096 -> 8192 */
 
@@ -22,18 +22,6 @@ static uint32_t spi_of(uint32_t i)
 {
     /* Spread over the SPI space; never 0, distinct for i < 2^31. */
     return (i * 2654435761u) | 0x80000000u;
-}
-
-static struct dp_child *install(struct dp *dp, uint32_t spi)
-{
-    struct ike_child_export ex = {.version = IKE_EXPORT_VERSION,
-                                  .spi_in = spi,
-                                  .spi_out = ~spi,
-                                  .encr_id = IKE_ENCR_AES_GCM_16,
-                                  .encr_key_bits = 256};
-    struct ike_addr l = {0}, r = {0};
-    char err[128];
-    return dp_child_install(dp, NULL, &ex, &l, &r, false, 0, err, sizeof(err));
 }
 
 static void test_index_tracks_installs_and_deletes(void **state)
@@ -45,7 +33,7 @@ static void test_index_tracks_installs_and_deletes(void **state)
     struct dp_child **c = calloc(N_CHILDREN, sizeof(*c));
     assert_non_null(c);
     for (uint32_t i = 0; i < N_CHILDREN; i++) {
-        c[i] = install(&dp, spi_of(i));
+        c[i] = dtest_install_spi(&dp, spi_of(i));
         assert_non_null(c[i]);
     }
     assert_int_equal(dp.n_children, N_CHILDREN);
@@ -54,7 +42,7 @@ static void test_index_tracks_installs_and_deletes(void **state)
         assert_ptr_equal(dp_child_find(&dp, spi_of(i)), c[i]);
     assert_null(dp_child_find(&dp, 0x1234));
     /* a duplicate inbound SPI is refused, however large the table */
-    assert_null(install(&dp, spi_of(N_CHILDREN / 2)));
+    assert_null(dtest_install_spi(&dp, spi_of(N_CHILDREN / 2)));
     assert_int_equal(dp.install_failures, 1);
     /* delete every other one: gone from the index, the rest still found */
     for (uint32_t i = 0; i < N_CHILDREN; i += 2)
@@ -66,7 +54,7 @@ static void test_index_tracks_installs_and_deletes(void **state)
             assert_null(dp_child_find(&dp, spi_of(i)));
     }
     /* a deleted SPI can be installed again */
-    struct dp_child *again = install(&dp, spi_of(0));
+    struct dp_child *again = dtest_install_spi(&dp, spi_of(0));
     assert_non_null(again);
     assert_ptr_equal(dp_child_find(&dp, spi_of(0)), again);
     dp_close(&dp);

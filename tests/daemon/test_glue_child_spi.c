@@ -14,19 +14,7 @@
 #include <ike/const.h>
 #include <ike/export.h>
 
-#include "daemon.h"
-
-static struct dp_child *install(struct dp *dp, uint32_t spi)
-{
-    struct ike_child_export ex = {.version = IKE_EXPORT_VERSION,
-                                  .spi_in = spi,
-                                  .spi_out = ~spi,
-                                  .encr_id = IKE_ENCR_AES_GCM_16,
-                                  .encr_key_bits = 256};
-    struct ike_addr l = {0}, r = {0};
-    char err[128];
-    return dp_child_install(dp, NULL, &ex, &l, &r, false, 0, err, sizeof(err));
-}
+#include "dtest_util.h"
 
 static void test_taken_follows_data_plane(void **state)
 {
@@ -40,15 +28,15 @@ static void test_taken_follows_data_plane(void **state)
     const uint32_t a = 0xc0ffee01u, b = 0x00000100u;
     assert_false(taken(d, a));
     assert_false(taken(d, b));
-    struct dp_child *ca = install(&d->dp, a);
-    struct dp_child *cb = install(&d->dp, b);
+    struct dp_child *ca = dtest_install_spi(&d->dp, a);
+    struct dp_child *cb = dtest_install_spi(&d->dp, b);
     assert_non_null(ca);
     assert_non_null(cb);
     assert_true(taken(d, a));
     assert_true(taken(d, b));
     assert_false(taken(d, a + 1));
     /* the clash this guards against: the same inbound SPI twice is refused */
-    assert_null(install(&d->dp, a));
+    assert_null(dtest_install_spi(&d->dp, a));
     dp_child_delete(&d->dp, ca);
     assert_false(taken(d, a));
     assert_true(taken(d, b));
