@@ -248,6 +248,7 @@ int daemon_init(struct daemon *d, struct event_base *base, struct cfg *cfg,
     d->config_path = config_path ? strdup(config_path) : NULL;
     d->started_ms = daemon_now_ms();
     TAILQ_INIT(&d->gateways);
+    TAILQ_INIT(&d->retiring);
     hlog_init(&d->log, log_out, IKE_LOG_INFO);
     apply_log_levels(d);
     d->ike_ctx.ops = &daemon_ike_ops;
@@ -257,6 +258,7 @@ int daemon_init(struct daemon *d, struct event_base *base, struct cfg *cfg,
     d->reaper = event_new(base, -1, 0, on_reap, d);
     d->cookie_timer = event_new(base, -1, EV_PERSIST, on_cookie_rotate, d);
     if (!d->reaper || !d->cookie_timer || sat_init(&d->sat) < 0 ||
+        peer_index_init(&d->peer_ids) < 0 ||
         ike_cookie_jar_new(&d->cookies) != IKE_OK) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -303,13 +305,12 @@ int daemon_start(struct daemon *d, char *err, size_t errlen)
     return 0;
 }
 
-static void remove_gateway(struct daemon *d, struct gateway *gw, const char *why)
+/* A changed gateway whose new version initiates keeps its old IKE SAs
+ * until the new one is up (gw_retire.c): make-before-break. */
+static bool successor_initiates(const struct cfg *next, const char *name)
 {
-    gw_delete_all(gw, why);
-    dp_gateway_removed(&d->dp, gw->name); /* a route-based gateway's VTI device */
-    TAILQ_REMOVE(&d->gateways, gw, link);
-    d->n_gateways--;
-    gw_destroy(gw);
+    const struct cfg_gateway *cg = cfg_gateway_find(next, name);
+    return cg && !cg->passive && cg->auto_negotiate;
 }
 
 /* VDOMs must not change on reload: sockets and SAs live in them. */
@@ -352,7 +353,9 @@ int daemon_reload(struct daemon *d, struct cfg *next, char *err, size_t errlen)
         for (size_t i = 0; i < next->n_gateways && !adopted; i++)
             adopted = next->gateways[i] == gw->cfg;
         if (!adopted) {
-            remove_gateway(d, gw, "removed or changed by reload");
+            bool changed = cfg_gateway_find(next, gw->name) != NULL;
+            gw_retire(gw, prev, successor_initiates(next, gw->name),
+                      changed ? "changed by reload" : "removed by reload");
             removed++;
         }
     }
@@ -378,6 +381,7 @@ int daemon_reload(struct daemon *d, struct cfg *next, char *err, size_t errlen)
     TAILQ_FOREACH(gw, &d->gateways, link)
         if (gw->state == GW_STATE_IDLE && TAILQ_EMPTY(&gw->sas))
             gw_start(gw);
+    gw_retire_check_holds(d); /* a successor that did not start ends its namesake's hold */
     hlog_sys(&d->log, HLOG_CFG, IKE_LOG_INFO,
              "reloaded %s: %zu gateways kept, %zu removed or changed, %zu new",
              d->config_path ? d->config_path : "config", kept, removed, added);
@@ -403,6 +407,7 @@ void daemon_shutdown(struct daemon *d)
         }
         gw_delete_all(gw, "shutdown");
     }
+    gw_retire_shutdown(d);
     gw_sa_reap(d);
 }
 
@@ -416,12 +421,14 @@ void daemon_free(struct daemon *d)
         gw_destroy(gw);
     }
     d->n_gateways = 0;
+    gw_retire_free_all(d);
     dp_close(&d->dp);
     for (size_t i = 0; i < d->n_vdoms; i++)
         net_close(&d->vdoms[i].net);
     free(d->vdoms);
     d->vdoms = NULL;
     sat_fini(&d->sat);
+    peer_index_fini(&d->peer_ids);
     if (d->reaper)
         event_free(d->reaper);
     d->reaper = NULL;

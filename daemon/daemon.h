@@ -23,6 +23,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "net.h"
+#include "peer_index.h"
 #include "sa_table.h"
 
 struct event_base;
@@ -63,9 +64,12 @@ struct daemon {
     struct hlog log;
     struct gateway_list gateways;
     size_t n_gateways;
+    struct gateway_list retiring;  /* removed/changed by reload, Deletes under way (gw_retire.c) */
+    size_t n_retiring;
     struct vdom_rt *vdoms;
     size_t n_vdoms;
     struct sa_table sat;
+    struct peer_index peer_ids; /* IKE SAs by (gateway, peer ID): INITIAL_CONTACT */
     struct dp dp;
     struct ike_ctx ike_ctx;
     uint32_t next_serial;

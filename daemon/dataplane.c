@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <ike/mirror.h>
+
 #include "gateway.h"
 
 static const struct dp_backend_ops *const backends[] = {&dp_record_ops, &dp_userspace_ops,
@@ -139,6 +141,7 @@ struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
     c->installed_ms = now_ms;
     c->installed_wall = (uint64_t)time(NULL);
     c->owner = owner; /* the backend may look at its gateway's config */
+    c->passive = owner && owner->sa && ike_sa_is_passive(owner->sa);
     if (dp->ops->install && dp->ops->install(dp, c, ex, err, errlen) != 0) {
         free(c);
         dp->install_failures++;
@@ -155,6 +158,23 @@ struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
         dp->spi_index[i] = c;
     }
     return c;
+}
+
+size_t dp_children_passive(struct dp *dp, struct gw_sa *owner, bool passive)
+{
+    size_t refused = 0;
+    struct dp_child *c;
+    TAILQ_FOREACH(c, &owner->children, sa_link)
+    {
+        if (c->passive == passive)
+            continue;
+        if (dp->ops->set_passive && dp->ops->set_passive(dp, c, passive) < 0) {
+            refused++;
+            continue;
+        }
+        c->passive = passive;
+    }
+    return refused;
 }
 
 void dp_child_delete(struct dp *dp, struct dp_child *c)

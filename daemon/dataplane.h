@@ -55,6 +55,10 @@ struct dp_child {
     struct ike_ts_export ts_remote[IKE_EXPORT_TS_MAX];
     struct ike_addr local, remote;  /* outer addresses at install (ports: NAT-T) */
     bool encap;                     /* ESP-in-UDP (NAT detected) */
+    /* An HA standby's copy (the owner's IKE SA is passive): nothing may
+     * leave on it, its outbound sequence numbers trail the master's until
+     * the takeover jump (set_passive). */
+    bool passive;
     uint64_t installed_ms;          /* CLOCK_MONOTONIC */
     uint64_t installed_wall;        /* CLOCK_REALTIME s */
     struct dp_counters ctr;         /* as last read from the backend */
@@ -103,6 +107,10 @@ struct dp_backend_ops {
     int (*counters)(struct dp *dp, struct dp_child *c);
     /* Takeover (issue 5): outbound sequence number and replay edge. */
     int (*set_seq)(struct dp *dp, struct dp_child *c, uint64_t seq_out, uint64_t replay_in_edge);
+    /* c->passive changed (an HA role change of its owner; install() reads
+     * it too): a passive pair carries nothing outbound. NULL: the backend
+     * sends only what reaches it anyway. */
+    int (*set_passive)(struct dp *dp, struct dp_child *c, bool passive);
     /* An ESP-in-UDP datagram (marker-less, SPI first) from remote to local;
      * NULL: this backend carries no ESP. */
     void (*esp_input)(struct dp *dp, const uint8_t *data, size_t len,
@@ -199,6 +207,9 @@ struct dp_child *dp_child_install(struct dp *dp, struct gw_sa *owner,
                                   char *err, size_t errlen);
 /* Removes and frees c (unlinks it from its owner). */
 void dp_child_delete(struct dp *dp, struct dp_child *c);
+/* Every pair of owner follows its IKE SA's HA role (passive or not);
+ * returns how many the backend refused (they keep their old state). */
+size_t dp_children_passive(struct dp *dp, struct gw_sa *owner, bool passive);
 struct dp_child *dp_child_find(struct dp *dp, uint32_t spi_in);
 /* Refreshes c->ctr from the backend; -1 if it cannot. */
 int dp_child_counters(struct dp *dp, struct dp_child *c);

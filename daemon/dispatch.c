@@ -180,13 +180,17 @@ static void init_request(struct vdom_rt *v, const struct ike_hdr *hdr, const uin
                    dgram_desc(g));
         return;
     }
-    if (!ha_gateway_active(d, gw)) { /* a standby must not create SAs */
+    /* A standby must not create SAs; nor a master handing over (a half-open
+     * SA is never synced: the peer's retry reaches the next master). */
+    if (!ha_gateway_may_start(d, gw)) {
         const struct ha_vc *vc = ha_vc_of_vdom(d, gw->vdom);
         gw->counters.dropped[GW_DROP_OTHER]++;
         hlog_write(&d->log, HLOG_IKE, IKE_LOG_INFO, &who,
-                   "IKE_SA_INIT request %s refused: vcluster %u is %s on this node",
-                   dgram_desc(g), vc ? vc->id : 0,
-                   vc ? hasync_role_name(vc->role) : "not running");
+                   "IKE_SA_INIT request %s refused: vcluster %u is %s on this node", dgram_desc(g),
+                   vc ? vc->id : 0,
+                   !vc            ? "not running"
+                   : vc->draining ? "being handed over"
+                                  : hasync_role_name(vc->role));
         return;
     }
     if (!half_open_admits(d, remote, why, sizeof(why))) {

@@ -110,8 +110,8 @@ static void schedule_retry(struct gateway *gw)
 {
     if (!gw->retry_timer || evtimer_pending(gw->retry_timer, NULL))
         return;
-    if (!ha_gateway_active(gw->d, gw))
-        return; /* the master of its vcluster initiates, not us */
+    if (!ha_gateway_may_start(gw->d, gw))
+        return; /* the master of its vcluster initiates, not us (nor while it hands over) */
     /* 2, 4, 8 ... 60 s: a peer that is down is not hammered. */
     gw->retry_backoff_s = gw->retry_backoff_s ? gw->retry_backoff_s * 2 : 2;
     if (gw->retry_backoff_s > 60)
@@ -133,6 +133,13 @@ void gw_refresh_state(struct gateway *gw)
         gw->state = GW_STATE_CONNECTING;
     else
         gw->state = GW_STATE_IDLE;
+    if (gw->retiring) {
+        if (!gw->n_sas)
+            daemon_schedule_reap(gw->d); /* gw_retire_collect frees it */
+        return;
+    }
+    if (gw->d->n_retiring)
+        gw_retire_note(gw);
     if (gw->state == GW_STATE_IDLE && !gw->passive && gw->cfg->auto_negotiate &&
         !gw->d->stopping)
         schedule_retry(gw);
@@ -159,10 +166,17 @@ static int initiate(struct gateway *gw, uint32_t reauth_of, char *err, size_t er
         snprintf(err, errlen, "VDOM %s has no sockets", gw->cfg->vdom);
         return -1;
     }
+    if (gw->retiring) {
+        snprintf(err, errlen, "gateway %s is retiring (removed or changed by reload)", gw->name);
+        return -1;
+    }
     /* HA: only the master of the vcluster owning the VDOM creates SAs. */
-    if (!ha_gateway_active(d, gw)) {
+    if (!ha_gateway_may_start(d, gw)) {
         const struct ha_vc *vc = ha_vc_of_vdom(d, gw->vdom);
-        if (vc)
+        if (vc && vc->draining)
+            snprintf(err, errlen, "vcluster %u is being handed over: initiate on the next master",
+                     vc->id);
+        else if (vc)
             snprintf(err, errlen, "not master of vcluster %u (this node is %s): initiate on the "
                      "master", vc->id, hasync_role_name(vc->role));
         else
@@ -177,8 +191,10 @@ static int initiate(struct gateway *gw, uint32_t reauth_of, char *err, size_t er
     gs->reauth_of = reauth_of;
     struct ike_sa *sa = NULL;
     struct ike_diag diag = {0};
-    /* INITIAL_CONTACT only when this is our only SA with the peer. */
-    const struct ike_sa_cfg *cfg = gw->n_sas > 1 ? &gw->ike_cfg_no_ic : gw->ike_cfg;
+    /* INITIAL_CONTACT only when this is our only SA with the peer (a
+     * retiring namesake's SAs are ours too until their Delete is answered). */
+    bool others = gw->n_sas > 1 || (d->n_retiring && gw_retire_pending(d, gw->name));
+    const struct ike_sa_cfg *cfg = others ? &gw->ike_cfg_no_ic : gw->ike_cfg;
     d->creating = gs;
     d->cur_gw = gw;
     d->cur_vdom = v;
@@ -209,7 +225,7 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     struct gateway *gw = arg;
     char err[256];
     if (gw->state == GW_STATE_ADMIN_DOWN || gw->d->stopping || has_live_sa(gw, false) ||
-        !ha_gateway_active(gw->d, gw))
+        !ha_gateway_may_start(gw->d, gw))
         return;
     if (gw_initiate(gw, err, sizeof(err)) < 0)
         gw_refresh_state(gw);
@@ -272,6 +288,8 @@ void gw_destroy(struct gateway *gw)
         event_free(gw->retry_timer);
     if (gw->keepalive_timer)
         event_free(gw->keepalive_timer);
+    if (gw->retire_timer)
+        event_free(gw->retire_timer);
     free(gw);
 }
 
@@ -280,8 +298,8 @@ void gw_start(struct gateway *gw)
     char err[256];
     if (gw->passive || !gw->cfg->auto_negotiate || gw->state == GW_STATE_ADMIN_DOWN)
         return;
-    if (!ha_gateway_active(gw->d, gw))
-        return; /* standby: ha_takeover starts it (ha_takeover.c) */
+    if (!ha_gateway_may_start(gw->d, gw))
+        return; /* standby (or handing over): ha_takeover starts it (ha_takeover.c) */
     if (gw_initiate(gw, err, sizeof(err)) < 0)
         gw_refresh_state(gw);
 }

@@ -29,6 +29,7 @@ struct daemon;
 struct cfg_gateway;   /* daemon/config/config.h */
 struct dp_child;      /* daemon/dataplane.h */
 struct event;
+struct peer_id_group; /* daemon/peer_index.c */
 struct vdom_rt;   /* daemon/daemon.h */
 
 /* Why peer input was dropped; indexes gw_counters.dropped[] and
@@ -136,12 +137,18 @@ struct gw_sa {
     uint8_t counted;
     bool in_attn;                  /* on gateway.attn */
     TAILQ_ENTRY(gw_sa) attn_link;  /* in gateway.attn */
+    /* Its group in daemon.peer_ids (peer_index.h), NULL when not filed;
+     * id_unfiled: it should be, memory ran out (lookups then walk). */
+    struct peer_id_group *id_group;
+    TAILQ_ENTRY(gw_sa) id_link;
+    bool id_unfiled;
 };
 
 #define GW_SA_COUNTED_LIVE 0x1u        /* attached, not dying, not deleting */
 #define GW_SA_COUNTED_ESTABLISHED 0x2u /* and ESTABLISHED */
 
 TAILQ_HEAD(gw_sa_list, gw_sa);
+TAILQ_HEAD(gw_sa_id_list, gw_sa); /* a peer_index group (peer_index.h) */
 
 struct gateway {
     TAILQ_ENTRY(gateway) link;     /* in daemon.gateways */
@@ -179,6 +186,16 @@ struct gateway {
      * looks at them too. Past the array, sweep_needed (every SA). */
     struct gw_sa *adopted[4];
     unsigned n_adopted;
+    /* Retirement (gw_retire.c): a SIGHUP reload removed or changed the
+     * gateway. It leaves daemon.gateways for daemon.retiring (no name
+     * lookup, no initiation, no new IKE_SA_INIT finds it); its IKE SAs run
+     * their Delete, their CHILD SAs stay in the data plane until answered
+     * or timed out, and the gateway is freed with its last SA. */
+    bool retiring;
+    bool retire_hold;              /* changed: Deletes wait for the successor to come up */
+    bool retire_deleting;          /* the Deletes were started */
+    struct event *retire_timer;    /* hold bound, then the deadline */
+    struct cfg_gateway *retired_cfg; /* cfg, owned since the old config was freed */
 };
 
 TAILQ_HEAD(gateway_list, gateway);

@@ -62,6 +62,19 @@ static void account(struct gw_sa *gs)
     gs->counted = now;
 }
 
+/* Files gs in the peer ID index (peer_index.h) under its current ID:
+ * called wherever its libike SA, its ID (IKE_AUTH, import, IKE rekey) or
+ * dying may have changed. Out of memory leaves it unfiled and counted, so
+ * INITIAL_CONTACT walks instead. */
+static void file_peer_id(struct gw_sa *gs)
+{
+    struct peer_index *x = &gs->gw->d->peer_ids;
+    if (gs->sa && !gs->dying)
+        (void)peer_index_file(x, gs, ike_sa_peer_id(gs->sa));
+    else
+        peer_index_remove(x, gs);
+}
+
 void gw_sa_defer(struct gw_sa *gs)
 {
     account(gs);
@@ -104,6 +117,7 @@ int gw_sa_attach(struct gw_sa *gs, struct ike_sa *sa)
         return -1;
     }
     account(gs);
+    file_peer_id(gs); /* an imported (mirrored) SA has its ID already */
     if (!ike_sa_is_initiator(sa) && gs->last_state == IKE_SA_STATE_INIT_DONE) {
         gs->half_open = true;
         gs->half_open_peer = *ike_sa_remote_addr(sa);
@@ -229,20 +243,19 @@ static void on_state(struct gw_sa *gs, enum ike_sa_state st)
 /* true when gs changed state (then on_state has run). */
 static bool after_one(struct gw_sa *gs)
 {
-    if (!gs->sa) {
-        account(gs);
-        return false;
+    bool changed = false;
+    if (gs->sa) {
+        take_stats(gs);
+        enum ike_sa_state st = ike_sa_state(gs->sa);
+        if (st != gs->last_state) {
+            gs->last_state = st;
+            on_state(gs, st);
+            changed = true;
+        }
     }
-    take_stats(gs);
-    enum ike_sa_state st = ike_sa_state(gs->sa);
-    if (st == gs->last_state) {
-        account(gs); /* gw_sa_delete set deleting */
-        return false;
-    }
-    gs->last_state = st;
-    on_state(gs, st);
-    account(gs);
-    return true;
+    account(gs); /* also without a state change: gw_sa_delete set deleting */
+    file_peer_id(gs); /* IKE_AUTH set the peer's ID, or the SA died */
+    return changed;
 }
 
 /* Every SA of gw: one call may change several (a rekey creates one, a
@@ -310,6 +323,7 @@ void gw_sa_destroy(struct gw_sa *gs)
     struct gateway *gw = gs->gw;
     struct daemon *d = gw->d;
     half_open_done(gs);
+    peer_index_remove(&d->peer_ids, gs);
     if (gs->sa) {
         sat_remove(&d->sat, gs);
         /* libike cancels its timers through our callbacks: events still live. */
@@ -389,6 +403,7 @@ struct gw_sa *gw_sa_adopt_rekeyed(struct gw_sa *old, struct ike_sa *new_sa)
                    "rekeyed IKE SA: SPI already in use, it will not receive");
     }
     account(gs);
+    file_peer_id(gs); /* libike copies the old SA's peer ID: after_one re-files if not yet */
     gw->counters.ike_rekeys++;
     if (gw->n_adopted < sizeof(gw->adopted) / sizeof(gw->adopted[0]))
         gw->adopted[gw->n_adopted++] = gs;
@@ -438,27 +453,34 @@ static void run_pending(struct gateway *gw, struct gw_sa *gs)
 /* Only the SAs on gw->attn (gw_sa_defer: dying, or work pending) are
  * looked at: a reap per loop turn over every SA of a gateway made a mass
  * teardown quadratic. */
+static void reap_gw(struct gateway *gw)
+{
+    /* An adopted SA no gw_sa_after looked at yet (as the sweep did). */
+    if (gw->sweep_needed)
+        after_gw(gw);
+    else if (gw->n_adopted)
+        after_adopted(gw, NULL);
+    /* Pending work first (it may queue more SAs at the tail, which
+     * this walk reaches; nothing here frees one). */
+    struct gw_sa *gs, *next;
+    TAILQ_FOREACH(gs, &gw->attn, attn_link)
+        run_pending(gw, gs);
+    for (gs = TAILQ_FIRST(&gw->attn); gs; gs = next) {
+        next = TAILQ_NEXT(gs, attn_link);
+        TAILQ_REMOVE(&gw->attn, gs, attn_link);
+        gs->in_attn = false;
+        if (gs->dying)
+            gw_sa_destroy(gs);
+    }
+    gw_refresh_state(gw); /* as every reap did (O(1) now) */
+}
+
 void gw_sa_reap(struct daemon *d)
 {
     struct gateway *gw;
-    TAILQ_FOREACH(gw, &d->gateways, link) {
-        /* An adopted SA no gw_sa_after looked at yet (as the sweep did). */
-        if (gw->sweep_needed)
-            after_gw(gw);
-        else if (gw->n_adopted)
-            after_adopted(gw, NULL);
-        /* Pending work first (it may queue more SAs at the tail, which
-         * this walk reaches; nothing here frees one). */
-        struct gw_sa *gs, *next;
-        TAILQ_FOREACH(gs, &gw->attn, attn_link)
-            run_pending(gw, gs);
-        for (gs = TAILQ_FIRST(&gw->attn); gs; gs = next) {
-            next = TAILQ_NEXT(gs, attn_link);
-            TAILQ_REMOVE(&gw->attn, gs, attn_link);
-            gs->in_attn = false;
-            if (gs->dying)
-                gw_sa_destroy(gs);
-        }
-        gw_refresh_state(gw); /* as every reap did (O(1) now) */
-    }
+    TAILQ_FOREACH(gw, &d->gateways, link)
+        reap_gw(gw);
+    TAILQ_FOREACH(gw, &d->retiring, link)
+        reap_gw(gw);
+    gw_retire_collect(d); /* frees those left without SAs */
 }

@@ -229,9 +229,27 @@ static void glue_event(void *user, const struct ike_event *ev)
         d->observer(d->observer_arg, ev);
 }
 
+/* An older SA that INITIAL_CONTACT from gs makes stale: the same gateway
+ * (one local identity), the same authenticated peer ID, not gs itself and
+ * not on its way out already. Mirrored (HA standby) copies count too. */
+static bool ic_stale(const struct gw_sa *gs, const struct gw_sa *o, const struct ike_id_export *id)
+{
+    return o != gs && o->sa && !o->dying && o->gw == gs->gw &&
+           peer_id_equal(ike_sa_peer_id(o->sa), id);
+}
+
+static void ic_mark(struct gw_sa *o, size_t *n)
+{
+    o->drop_pending = true;
+    gw_sa_defer(o);
+    (*n)++;
+}
+
 /* RFC 7296 §2.4: the peer has no older state; ours is stale (the same
  * gateway, the same peer ID). Dropping runs other SAs' code, which a
- * callback may not do: deferred. */
+ * callback may not do: deferred. The peer ID index (peer_index.h) lists
+ * exactly those SAs in the order the gateway's list has them; only when
+ * it left an SA out (out of memory) does this walk every SA. */
 static void glue_initial_contact(void *user, struct ike_sa *sa)
 {
     struct daemon *d = user;
@@ -241,15 +259,14 @@ static void glue_initial_contact(void *user, struct ike_sa *sa)
     const struct ike_id_export *id = ike_sa_peer_id(sa);
     size_t n = 0;
     struct gw_sa *o;
-    TAILQ_FOREACH(o, &gs->gw->sas, link) {
-        if (o == gs || !o->sa || o->dying)
-            continue;
-        const struct ike_id_export *oid = ike_sa_peer_id(o->sa);
-        if (oid->type != id->type || oid->len != id->len || memcmp(oid->data, id->data, id->len))
-            continue;
-        o->drop_pending = true;
-        gw_sa_defer(o);
-        n++;
+    if (peer_index_complete(&d->peer_ids, id)) {
+        for (o = peer_index_first(&d->peer_ids, gs->gw, id); o; o = peer_index_next(o))
+            if (ic_stale(gs, o, id))
+                ic_mark(o, &n);
+    } else {
+        TAILQ_FOREACH(o, &gs->gw->sas, link)
+            if (ic_stale(gs, o, id))
+                ic_mark(o, &n);
     }
     if (n) {
         struct hlog_who who = daemon_who(gs->gw, gs);

@@ -8,6 +8,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "gw_internal.h"
 
 /* How long the Deletes sent at shutdown may take to be answered (each
  * answered one frees its SA); after that the rest are freed unanswered. */
@@ -19,7 +20,7 @@ static size_t live_sas(struct daemon *d)
     size_t n = 0;
     for (struct gateway *gw = gw_first(d); gw; gw = gw_next(gw))
         n += gw->n_sas;
-    return n;
+    return n + gw_retire_sas(d); /* a reload's retiring gateways wait too */
 }
 
 static void on_exit_timer(evutil_socket_t fd, short what, void *arg)

@@ -30,6 +30,11 @@ static void print_result(FILE *f, const Ctl__FailoverResult *res)
     for (size_t i = 0; i < res->n_vclusters; i++)
         fprintf(f, "%s%u", i ? ", " : " ", res->vclusters[i]);
     fputc('\n', f);
+    if (res->has_outstanding && res->outstanding)
+        fprintf(f,
+                "%u IKE exchange(s) of ours outstanding: answered before the handover "
+                "(drain, at most %u ms; `hactl status` shows how long it took)\n",
+                res->outstanding, res->drain_timeout_ms);
     if (res->message)
         fprintf(f, "%s\n", res->message);
 }
@@ -67,7 +72,9 @@ const struct hactl_cmd hactl_cmd_failover = {
     .help = "Graceful failover: this node waits until the peer has acknowledged every\n"
             "sync message (a barrier), then announces priority 0 for the virtual\n"
             "cluster, and the best other node takes over without renegotiating any\n"
-            "tunnel. Without --vcluster: every virtual cluster this node is master of.\n"
+            "tunnel. Before it releases, this node starts no new IKE exchange and\n"
+            "waits until those it has in flight are answered (ha drain-timeout-ms,\n"
+            "default 2000). Without --vcluster: every virtual cluster this node masters.\n"
             "The command returns once the handover has started; `hactl status` shows\n"
             "the new master. Refused when this node is not master, when no other node\n"
             "can take over (absent, still syncing, priority 0) or without HA.\n"

@@ -95,6 +95,8 @@ static void print_gateway(FILE *f, const Ctl__Gateway *g)
             : g->auto_negotiate ? "auto-negotiate"
                                 : "manual",
             hactl_str(g->nat_t), hactl_str(g->rekey_mode));
+    if (g->retiring)
+        fprintf(f, "retiring: removed or changed by reload, its IKE SAs are being deleted\n");
     if (g->has_age)
         fprintf(f, "created: %s ago\n", hactl_duration(g->age, age, sizeof(age)));
     fprintf(f, "IKE SA: created %llu established %llu\n", (unsigned long long)g->ike_created,

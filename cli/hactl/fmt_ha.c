@@ -103,6 +103,10 @@ static void print_vcluster(FILE *f, const Ctl__VclusterStatus *v)
             hactl_duration(lf->ago, dur, sizeof(dur)), safe(lf->reason, why, sizeof(why)));
     if (lf->duration_ms)
         fprintf(f, ", took %u ms", lf->duration_ms);
+    if (lf->has_drain_ms)
+        fprintf(f, ", drain took %u ms", lf->drain_ms);
+    if (lf->has_drain_abandoned && lf->drain_abandoned)
+        fprintf(f, " (%u exchange(s) abandoned at the timeout)", lf->drain_abandoned);
     fputc('\n', f);
 }
 

@@ -248,6 +248,7 @@ struct cfg_ha {
     uint32_t seq_sync_ms;       /* ... or T ms, whichever first */
     uint64_t seq_jump;          /* takeover: outbound ESP seq += this (default 2^20) */
     uint32_t msgid_jump;        /* takeover with RFC 6311: message IDs += this */
+    uint32_t drain_timeout_ms;  /* graceful handover: wait this long for our exchanges */
     struct cfg_vcluster *vclusters; /* every VDOM belongs to exactly one */
     size_t n_vclusters;
     char *file;

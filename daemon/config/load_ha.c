@@ -30,11 +30,12 @@
 #define HA_SEQ_SYNC_MS      1000u
 #define HA_SEQ_JUMP         (UINT64_C(1) << 20)
 #define HA_MSGID_JUMP       1u
+#define HA_DRAIN_TIMEOUT_MS 2000u /* the retransmit schedule's first tries */
 #define HA_PRIORITY         128u /* FGCP's default device priority */
 
 static const char *const ha_keys[] = {
     "group",    "allow-plaintext-sync", "seq-sync-packets", "seq-sync-ms",
-    "seq-jump", "msgid-jump",           "vclusters",        NULL};
+    "seq-jump", "msgid-jump",           "vclusters",        "drain-timeout-ms", NULL};
 static const char *const vc_keys[] = {"id", "priority", "override", "vdoms", "vips", NULL};
 static const char *const vip_keys[] = {"vdom", "interface", "address", NULL};
 
@@ -308,6 +309,7 @@ static void load_sync_settings(struct cfg_loader *l, const config_setting_t *set
      * nonce reuse (DESIGN.md §3: mandatory, not an option). */
     int rj = cfgl_uint(l, set, "seq-jump", "ha", 1, UINT64_C(1) << 62, &ha->seq_jump);
     cfgl_u32(l, set, "msgid-jump", "ha", 0, 1024, &ha->msgid_jump);
+    cfgl_u32(l, set, "drain-timeout-ms", "ha", 0, 60000, &ha->drain_timeout_ms);
     if (rj == 1 && ha->seq_jump <= ha->seq_sync_packets)
         cfgl_err(l, config_setting_get_member(set, "seq-jump"), "ha",
                  "seq-jump (%" PRIu64 ") must be larger than seq-sync-packets (%" PRIu32
@@ -349,6 +351,7 @@ void cfg_load_ha(struct cfg_loader *l, const config_setting_t *root, struct cfg 
     ha->seq_sync_ms = HA_SEQ_SYNC_MS;
     ha->seq_jump = HA_SEQ_JUMP;
     ha->msgid_jump = HA_MSGID_JUMP;
+    ha->drain_timeout_ms = HA_DRAIN_TIMEOUT_MS;
     ha->file = cfgl_strdup(l, cfgl_file(l, set));
     ha->line = cfgl_line(set);
     load_sync_settings(l, set, ha);
@@ -417,7 +420,7 @@ int cfg_ha_adopt(struct cfg *next, struct cfg *prev, char *err, size_t errlen)
                 a->allow_plaintext_sync == b->allow_plaintext_sync &&
                 a->seq_sync_packets == b->seq_sync_packets && a->seq_sync_ms == b->seq_sync_ms &&
                 a->seq_jump == b->seq_jump && a->msgid_jump == b->msgid_jump &&
-                a->n_vclusters == b->n_vclusters;
+                a->drain_timeout_ms == b->drain_timeout_ms && a->n_vclusters == b->n_vclusters;
     for (size_t i = 0; same && i < a->n_vclusters; i++)
         same = vc_same(&a->vclusters[i], &b->vclusters[i]);
     if (!same) {

@@ -4,6 +4,7 @@
 #include "ctl/ctl_dispatch.h"
 #include "ctl/ctl_handlers.h"
 #include "ctl/ctl_view.h"
+#include "daemon.h"
 #include "gateway.h"
 
 static bool named(const char *name)
@@ -28,14 +29,24 @@ int ctl_h_gateway_list(struct ctl_req *r)
             return -1;
         res->n_gateways = 1;
     } else {
-        size_t n = gw_count(r->ctx->d);
-        ctl_v_refresh_counters(r->ctx->d, NULL);
+        /* the configured gateways, then those a reload retired (gw_retire.c:
+         * listed only here, never found by name) */
+        struct daemon *d = r->ctx->d;
+        size_t n = gw_count(d) + d->n_retiring;
+        ctl_v_refresh_counters(d, NULL);
         res->gateways = ctl_arena_calloc(a, n ? n : 1, sizeof(*res->gateways));
         if (!res->gateways)
             return -1;
-        for (struct gateway *gw = gw_first(r->ctx->d); gw && res->n_gateways < n; gw = gw_next(gw))
+        for (struct gateway *gw = gw_first(d); gw && res->n_gateways < n; gw = gw_next(gw))
             if (!(res->gateways[res->n_gateways++] = ctl_v_gateway(r, gw, true)))
                 return -1;
+        struct gateway *gw;
+        TAILQ_FOREACH(gw, &d->retiring, link) {
+            if (res->n_gateways == n)
+                break;
+            if (!(res->gateways[res->n_gateways++] = ctl_v_gateway(r, gw, true)))
+                return -1;
+        }
     }
     r->resp->result_case = CTL__RESPONSE__RESULT_GATEWAY_LIST;
     r->resp->gateway_list = res;

@@ -242,6 +242,11 @@ static Ctl__FailoverEvent *last_failover(struct ctl_arena *a, const struct ha_vc
     f->at = vc->last_change_ms / 1000;
     f->ago = secs_since(now, vc->last_change_ms);
     f->duration_ms = vc->last_takeover_ms;
+    if (vc->drained_once && !vc->active) {
+        f->has_drain_ms = f->has_drain_abandoned = true;
+        f->drain_ms = vc->last_drain_ms;
+        f->drain_abandoned = vc->last_drain_left;
+    }
     char reason[sizeof(vc->last_reason) + 1];
     memcpy(reason, vc->last_reason, sizeof(vc->last_reason));
     reason[sizeof(vc->last_reason)] = '\0';
@@ -454,6 +459,8 @@ static int failover_one(struct ctl_req *r, struct ha *ha, Ctl__FailoverResult *r
     if (ha_failover(ha, id, err, sizeof(err)) != 0)
         return failover_refused(r, id, err);
     res->vclusters[res->n_vclusters++] = id;
+    res->has_outstanding = true;
+    res->outstanding += (uint32_t)ha_drain_outstanding(ha, vc_by_id(ha, id));
     return 0;
 }
 
@@ -472,6 +479,8 @@ static int failover_all(struct ctl_req *r, struct ha *ha, Ctl__FailoverResult *r
             break;
         }
         res->vclusters[res->n_vclusters++] = ha->vcs[i].id;
+        res->has_outstanding = true;
+        res->outstanding += (uint32_t)ha_drain_outstanding(ha, &ha->vcs[i]);
     }
     if (!failed && res->n_vclusters == 0)
         return ctl_fail(r, CTL__ERROR_CODE__ERR_FAILED,
@@ -508,6 +517,8 @@ int ctl_h_failover(struct ctl_req *r)
         rc = failover_all(r, ha, res);
     if (rc != 0)
         return rc;
+    res->has_drain_timeout_ms = true;
+    res->drain_timeout_ms = r->ctx->d->cfg->ha.drain_timeout_ms;
     r->resp->result_case = CTL__RESPONSE__RESULT_FAILOVER;
     r->resp->failover = res;
     return 0;

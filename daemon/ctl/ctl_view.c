@@ -1,10 +1,13 @@
 /* Runtime -> ctl.* messages (see ctl_view.h). */
 #include "ctl/ctl_view.h"
 #include "ctl/ctl_dataplane.h"
+#include "ctl/ctl_peers.h"
+#include "ctl/ctl_selectors.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ike/const.h>
@@ -287,15 +290,67 @@ Ctl__IkeSa *ctl_v_ike_sa(struct ctl_req *r, struct gw_sa *gs)
     return m;
 }
 
+/* Where libike keeps each CHILD SA of an IKE SA (its index there), by
+ * inbound SPI: each is exported once to learn its SPI, then once more to
+ * be shown, instead of a walk exporting all of them per CHILD SA. */
+struct child_pos {
+    uint32_t spi_in;
+    size_t i;
+};
+
+struct child_index {
+    const struct gw_sa *gs;
+    struct child_pos *pos; /* sorted by (spi_in, i) */
+    size_t n;
+};
+
+static int by_spi(const void *a, const void *b)
+{
+    const struct child_pos *x = a, *y = b;
+    if (x->spi_in != y->spi_in)
+        return x->spi_in < y->spi_in ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static int child_index_init(struct ctl_arena *a, const struct gw_sa *gs, struct child_index *ci)
+{
+    struct ike_child_export ex;
+    struct ike_diag diag;
+    size_t k = gs && gs->sa ? ike_sa_child_count(gs->sa) : 0;
+    ci->gs = gs;
+    ci->n = 0;
+    ci->pos = ctl_arena_calloc(a, k ? k : 1, sizeof(*ci->pos));
+    if (!ci->pos)
+        return -1;
+    for (size_t i = 0; i < k; i++) {
+        memset(&diag, 0, sizeof(diag));
+        if (ike_sa_export_child(gs->sa, i, &ex, &diag) != IKE_OK)
+            continue;
+        ci->pos[ci->n++] = (struct child_pos){ex.spi_in, i};
+        ike_export_wipe(&ex, sizeof(ex));
+    }
+    qsort(ci->pos, ci->n, sizeof(*ci->pos), by_spi);
+    return 0;
+}
+
 /* libike's view of the CHILD SA with inbound SPI spi_in (lifetimes,
- * keys); false if it has none. Wipe *ex after use. */
-static bool child_export(const struct gw_sa *gs, uint32_t spi_in, struct ike_child_export *ex)
+ * keys): the first in libike's order with that SPI; false if it has
+ * none. Wipe *ex after use. */
+static bool child_export(const struct child_index *ci, uint32_t spi_in,
+                         struct ike_child_export *ex)
 {
     struct ike_diag diag;
-    size_t n = gs && gs->sa ? ike_sa_child_count(gs->sa) : 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t lo = 0, hi = ci->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ci->pos[mid].spi_in < spi_in)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ci->n && ci->pos[lo].spi_in == spi_in; lo++) {
         memset(&diag, 0, sizeof(diag));
-        if (ike_sa_export_child(gs->sa, i, ex, &diag) != IKE_OK)
+        if (ike_sa_export_child(ci->gs->sa, ci->pos[lo].i, ex, &diag) != IKE_OK)
             continue;
         if (ex->spi_in == spi_in)
             return true;
@@ -335,14 +390,12 @@ static Ctl__Counters *child_counters(struct ctl_arena *a, const struct dp_counte
     return m;
 }
 
-static const struct cfg_selector *selector_cfg(const struct gateway *gw, const char *name)
+/* The first selector of gw's configuration named name, NULL if none. */
+static const struct cfg_selector *selector_cfg(const struct gateway *gw,
+                                               const struct ctl_selectors *sels, const char *name)
 {
-    if (!gw || !gw->cfg)
-        return NULL;
-    for (size_t i = 0; i < gw->cfg->n_selectors; i++)
-        if (gw->cfg->selectors[i].name && strcmp(gw->cfg->selectors[i].name, name) == 0)
-            return &gw->cfg->selectors[i];
-    return NULL;
+    size_t i = ctl_selectors_first(sels, name);
+    return gw && gw->cfg && i < gw->cfg->n_selectors ? &gw->cfg->selectors[i] : NULL;
 }
 
 static int child_selectors(struct ctl_arena *a, const struct dp_child *c, Ctl__ChildSa *m)
@@ -362,7 +415,11 @@ static int child_selectors(struct ctl_arena *a, const struct dp_child *c, Ctl__C
     return 0;
 }
 
-Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struct dp_child *c)
+/* One CHILD SA, with gs's CHILD SA positions (ci) and its gateway's
+ * selectors (sels) looked up once for all of them. */
+static Ctl__ChildSa *child_view(struct ctl_req *r, const struct gw_sa *gs,
+                                const struct dp_child *c, const struct child_index *ci,
+                                const struct ctl_selectors *sels)
 {
     struct ctl_arena *a = r->arena;
     Ctl__ChildSa *m = CTL_NEW(a, Ctl__ChildSa, child_sa);
@@ -386,13 +443,13 @@ Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struc
         return NULL;
     m->has_age = m->has_lifetime = m->has_rekey_left = m->has_tx_seq = true;
     m->age = secs_since(r->now_ms, c->installed_ms);
-    const struct cfg_selector *sel = selector_cfg(gs ? gs->gw : NULL, c->child_name);
+    const struct cfg_selector *sel = selector_cfg(gs ? gs->gw : NULL, sels, c->child_name);
     if (sel) {
         m->lifetime = sel->lifetime.soft_s;
         m->rekey_left = secs_left(r->now_ms, c->installed_ms, sel->lifetime.soft_s);
     }
     struct ike_child_export ex;
-    if (child_export(gs, c->spi_in, &ex)) {
+    if (child_export(ci, c->spi_in, &ex)) {
         if (ex.soft_ms) /* libike's own timer, jitter included */
             m->rekey_left = ex.soft_ms > ex.age_ms ? (ex.soft_ms - ex.age_ms + 999) / 1000 : 0;
         if (r->req->show_keys)
@@ -402,6 +459,16 @@ Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struc
     m->counters = child_counters(a, &c->ctr);
     m->tx_seq = c->ctr.seq_out;
     return m;
+}
+
+Ctl__ChildSa *ctl_v_child(struct ctl_req *r, const struct gw_sa *gs, const struct dp_child *c)
+{
+    struct child_index ci;
+    struct ctl_selectors sels = {0};
+    if (child_index_init(r->arena, gs, &ci) != 0 ||
+        (gs && gs->gw && ctl_selectors_init(r->arena, gs->gw, &sels) != 0))
+        return NULL;
+    return child_view(r, gs, c, &ci, &sels);
 }
 
 static Ctl__Dpd *gw_dpd(struct ctl_arena *a, const struct gw_dpd *d)
@@ -419,17 +486,27 @@ static Ctl__Dpd *gw_dpd(struct ctl_arena *a, const struct gw_dpd *d)
     return m;
 }
 
-static bool phase2_up(struct gateway *gw, const char *name)
+/* up[i]: some CHILD SA of gw (any of its SAs) is of selector i; one pass
+ * over the CHILD SAs, not one per selector. NULL when the arena ran out. */
+static bool *gw_selectors_up(struct ctl_arena *a, struct gateway *gw, struct ctl_selectors *s)
 {
+    bool *up = ctl_selectors_init(a, gw, s) == 0 ? ctl_selectors_up_new(a, s) : NULL;
+    if (!up)
+        return NULL;
     for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs))
-        for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c))
-            if (strcmp(c->child_name, name) == 0)
-                return true;
-    return false;
+        ctl_selectors_mark_sa(s, gs, up);
+    return up;
 }
 
-static Ctl__Phase2 *gw_phase2(struct ctl_arena *a, struct gateway *gw,
-                              const struct cfg_selector *sel)
+static uint32_t count_up(const bool *up, size_t n)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += up[i];
+    return k;
+}
+
+static Ctl__Phase2 *gw_phase2(struct ctl_arena *a, const struct cfg_selector *sel, bool up)
 {
     Ctl__Phase2 *m = CTL_NEW(a, Ctl__Phase2, phase2);
     if (!m)
@@ -437,7 +514,7 @@ static Ctl__Phase2 *gw_phase2(struct ctl_arena *a, struct gateway *gw,
     m->name = ctl_arena_strdup(a, name_or(sel->name, "?"));
     m->has_auto_negotiate = m->has_up = true;
     m->auto_negotiate = sel->auto_negotiate;
-    m->up = sel->name && phase2_up(gw, sel->name);
+    m->up = up;
     m->proposal = ctl_arena_strdup(a, sel->proposal_text);
     const struct ike_cfg_child *ch = sel->child;
     if (!ch)
@@ -605,15 +682,21 @@ static int gw_sas(struct ctl_req *r, struct gateway *gw, Ctl__Gateway *m)
     size_t n_ike = 0, n_child = gw_child_total(gw);
     for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs))
         n_ike++;
+    struct ctl_selectors sels;
     m->ike_sas = ctl_arena_calloc(a, n_ike ? n_ike : 1, sizeof(*m->ike_sas));
     m->child_sas = ctl_arena_calloc(a, n_child ? n_child : 1, sizeof(*m->child_sas));
-    if (!m->ike_sas || !m->child_sas)
+    if (!m->ike_sas || !m->child_sas || ctl_selectors_init(a, gw, &sels) != 0)
         return -1;
     for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs)) {
         if (m->n_ike_sas < n_ike && (m->ike_sas[m->n_ike_sas] = ctl_v_ike_sa(r, gs)))
             m->n_ike_sas++;
-        for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c))
-            if (m->n_child_sas < n_child && (m->child_sas[m->n_child_sas] = ctl_v_child(r, gs, c)))
+        const struct dp_child *c = gw_child_first(gs);
+        struct child_index ci;
+        if (c && child_index_init(a, gs, &ci) != 0)
+            return -1;
+        for (; c; c = gw_child_next(c))
+            if (m->n_child_sas < n_child &&
+                (m->child_sas[m->n_child_sas] = child_view(r, gs, c, &ci, &sels)))
                 m->n_child_sas++;
     }
     return 0;
@@ -623,11 +706,13 @@ static int gw_phase2s(struct ctl_arena *a, struct gateway *gw, Ctl__Gateway *m)
 {
     if (!gw->cfg || !gw->cfg->n_selectors)
         return 0;
+    struct ctl_selectors sels;
+    bool *up = gw_selectors_up(a, gw, &sels);
     m->phase2s = ctl_arena_calloc(a, gw->cfg->n_selectors, sizeof(*m->phase2s));
-    if (!m->phase2s)
+    if (!m->phase2s || !up)
         return -1;
     for (size_t i = 0; i < gw->cfg->n_selectors; i++)
-        if ((m->phase2s[m->n_phase2s] = gw_phase2(a, gw, &gw->cfg->selectors[i])))
+        if ((m->phase2s[m->n_phase2s] = gw_phase2(a, &gw->cfg->selectors[i], up[i])))
             m->n_phase2s++;
     return 0;
 }
@@ -637,6 +722,8 @@ static void gw_config_fields(struct ctl_arena *a, struct gateway *gw, Ctl__Gatew
     const struct cfg_gateway *cfg = gw->cfg;
     m->has_ike_version = m->has_auto_negotiate = m->has_passive = true;
     m->passive = gw->passive;
+    m->has_retiring = gw->retiring;
+    m->retiring = gw->retiring;
     m->ike_version = cfg ? (uint32_t)cfg->ike_version : 2;
     m->auto_negotiate = !gw->passive && (!cfg || cfg->auto_negotiate);
     if (gw->ike_cfg) {
@@ -704,10 +791,12 @@ Ctl__TunnelSummary *ctl_v_summary(struct ctl_req *r, struct gateway *gw)
         m->remote = ctl_v_endpoint(a, &gw->ike_cfg->remote);
     m->has_selectors_total = m->has_selectors_up = true;
     if (gw->cfg) {
+        struct ctl_selectors sels;
+        bool *up = gw_selectors_up(a, gw, &sels);
+        if (!up)
+            return NULL;
         m->selectors_total = (uint32_t)gw->cfg->n_selectors;
-        for (size_t i = 0; i < gw->cfg->n_selectors; i++)
-            if (gw->cfg->selectors[i].name && phase2_up(gw, gw->cfg->selectors[i].name))
-                m->selectors_up++;
+        m->selectors_up = count_up(up, sels.n);
     }
     m->counters = gw_counters_sum(a, gw);
     return m;
@@ -720,70 +809,41 @@ static bool is_dialup(const struct gateway *gw)
     return gw->cfg && gw->cfg->remote_any;
 }
 
-/* An SA that belongs in a peer listing (libike SA attached, not freed). */
-static const struct ike_addr *sa_peer(const struct gw_sa *gs)
-{
-    return gs->sa && !gs->dying ? ike_sa_remote_addr(gs->sa) : NULL;
-}
-
-/* True when an SA before gs in the gateway's list has the same peer:
- * that one already produced the entry. */
-static bool peer_seen(struct gateway *gw, const struct gw_sa *gs, const struct ike_addr *peer)
-{
-    for (struct gw_sa *o = gw_sa_first(gw); o && o != gs; o = gw_sa_next(o)) {
-        const struct ike_addr *p = sa_peer(o);
-        if (p && ike_addr_equal(p, peer))
-            return true;
-    }
-    return false;
-}
-
 size_t ctl_v_summary_count(struct gateway *gw)
 {
     return is_dialup(gw) && gw->n_sas ? gw->n_sas : 1;
 }
 
-/* One dial-up peer: state and counters over the gateway's SAs with it. */
+/* One dial-up peer: state and counters over its SAs (ctl_peers.h). */
 static Ctl__TunnelSummary *peer_summary(struct ctl_req *r, struct gateway *gw,
-                                        const struct ike_addr *peer, uint32_t idx)
+                                        const struct ctl_selectors *sels,
+                                        const struct ctl_peer *peer, uint32_t idx)
 {
     struct ctl_arena *a = r->arena;
     Ctl__TunnelSummary *m = CTL_NEW(a, Ctl__TunnelSummary, tunnel_summary);
     Ctl__Counters *sum = counters_zero(a);
-    if (!m || !sum)
+    bool *sel_up = ctl_selectors_up_new(a, sels);
+    if (!m || !sum || !sel_up)
         return NULL;
     m->name = ctl_arena_printf(a, "%s_%u", gw->name, idx);
     m->gateway = ctl_arena_strdup(a, gw->name);
     m->vdom = ctl_arena_strdup(a, ctl_v_vdom(gw));
-    m->remote = ctl_v_endpoint(a, peer);
+    m->remote = ctl_v_endpoint(a, peer->addr);
     m->has_dialup = m->has_peer_index = m->has_ike_sas = true;
     m->dialup = true;
     m->peer_index = idx;
     m->has_selectors_total = m->has_selectors_up = true;
     bool up = false;
-    size_t n_sel = gw->cfg ? gw->cfg->n_selectors : 0;
-    m->selectors_total = (uint32_t)n_sel;
-    for (size_t i = 0; i < n_sel; i++) {
-        const char *sel = gw->cfg->selectors[i].name;
-        bool sel_up = false;
-        for (struct gw_sa *gs = gw_sa_first(gw); gs && sel && !sel_up; gs = gw_sa_next(gs)) {
-            const struct ike_addr *p = sa_peer(gs);
-            if (!p || !ike_addr_equal(p, peer))
-                continue;
-            for (const struct dp_child *c = gw_child_first(gs); c && !sel_up; c = gw_child_next(c))
-                sel_up = strcmp(c->child_name, sel) == 0;
-        }
-        m->selectors_up += sel_up;
-    }
-    for (struct gw_sa *gs = gw_sa_first(gw); gs; gs = gw_sa_next(gs)) {
-        const struct ike_addr *p = sa_peer(gs);
-        if (!p || !ike_addr_equal(p, peer))
-            continue;
+    for (const struct ctl_peer_sa *e = peer->first; e; e = e->next) {
+        const struct gw_sa *gs = e->gs;
         m->ike_sas++;
         up = up || (gs->established_ms && !gs->deleting);
+        ctl_selectors_mark_sa(sels, gs, sel_up);
         for (const struct dp_child *c = gw_child_first(gs); c; c = gw_child_next(c))
             child_counters_add(sum, c);
     }
+    m->selectors_total = (uint32_t)sels->n;
+    m->selectors_up = count_up(sel_up, sels->n);
     /* The gateway's own state names; an admin-down gateway says so. */
     enum gw_state st = up ? GW_STATE_UP : GW_STATE_CONNECTING;
     if (gw->state == GW_STATE_ADMIN_DOWN)
@@ -798,14 +858,14 @@ int ctl_v_summaries(struct ctl_req *r, struct gateway *gw, Ctl__TunnelSummary **
 {
     size_t before = *n;
     if (is_dialup(gw)) {
-        uint32_t idx = 0;
-        for (struct gw_sa *gs = gw_sa_first(gw); gs && *n < cap; gs = gw_sa_next(gs)) {
-            const struct ike_addr *p = sa_peer(gs);
-            if (!p || peer_seen(gw, gs, p))
-                continue;
-            if (!(out[(*n)++] = peer_summary(r, gw, p, idx++)))
+        struct ctl_peers peers;
+        struct ctl_selectors sels;
+        if (ctl_peers_group(r->arena, gw, &peers) != 0 ||
+            ctl_selectors_init(r->arena, gw, &sels) != 0)
+            return -1;
+        for (size_t i = 0; i < peers.n && *n < cap; i++)
+            if (!(out[(*n)++] = peer_summary(r, gw, &sels, peers.list[i], (uint32_t)i)))
                 return -1;
-        }
     }
     /* Static gateway, or dial-up without a peer: the gateway line. */
     if (*n == before && *n < cap && !(out[(*n)++] = ctl_v_summary(r, gw)))

@@ -35,6 +35,7 @@
 #include "dataplane.h"
 #include "daemon.h"
 #include "esp_batch.h"
+#include "esp_early.h"
 #include "esp_gso.h"
 #include "esp_ip.h"
 #include "esp_netns.h"
@@ -103,6 +104,8 @@ struct us_priv {
     struct event *ctr_timer; /* armed while p->dirty is not empty */
     struct event *tick;      /* activity reports: armed while p->active is not empty */
     struct event *report_ev; /* limit reports, at the next loop turn */
+    struct event *early_ev;  /* held early ESP, at the next loop turn after an install */
+    struct esp_early early;  /* ESP that came before its SA (esp_early.h) */
     struct us_list active, dirty, due;
     uint64_t next_order;
     uint64_t unknown_spi, raw_errors;
@@ -282,8 +285,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- outbound ------------------------------------------------------------- */
 
-/* The CHILD SA of tun whose selectors hold ip: SAs the peer already uses
- * first, then the newest. */
+/* An SA whose IKE SA we are deleting (a reload retired its gateway): the
+ * peer drops it on our Delete, so it carries only what nothing else can. */
+static bool leaving(const struct us_child *u)
+{
+    return u->c->owner && u->c->owner->deleting;
+}
+
+/* The CHILD SA of tun whose selectors hold ip: SAs not being deleted
+ * first, then SAs the peer already uses, then the newest. */
 static struct us_child *outbound_sa(const struct us_tun *t, const struct esp_ip_info *ip)
 {
     struct us_child *best = NULL, *u;
@@ -294,6 +304,11 @@ static struct us_child *outbound_sa(const struct us_tun *t, const struct esp_ip_
         if (!esp_ip_in_selectors(ip, true, c->ts_local, c->n_ts_local, c->ts_remote,
                                  c->n_ts_remote))
             continue;
+        if (best && leaving(u) != leaving(best)) {
+            if (leaving(best))
+                best = u;
+            continue;
+        }
         if (!best || u->peer_sends > best->peer_sends ||
             (u->peer_sends == best->peer_sends && u->order > best->order))
             best = u;
@@ -435,6 +450,7 @@ static void input(struct dp *dp, uint8_t *pkt, size_t len)
     if (!u) {
         p->unknown_spi++;
         dp->esp_in_dropped++;
+        esp_early_hold(&p->early, spi, pkt, len, daemon_now_ms());
         return;
     }
     uint8_t *inner, nh;
@@ -724,7 +740,34 @@ static int us_install(struct dp *dp, struct dp_child *c, const struct ike_child_
     u->c = c;
     TAILQ_INSERT_TAIL(&u->tun->children, u, tun_link);
     c->backend = u;
+    if (p->early.n_held) /* the front indexes c after this returns */
+        event_active(p->early_ev, EV_TIMEOUT, 0);
     return 0;
+}
+
+static int early_installed(void *arg, uint32_t spi)
+{
+    return dp_child_find(arg, spi) != NULL;
+}
+
+/* A held packet whose SA is here now: counted as an unknown SPI when it
+ * came, it is not one after all. */
+static void early_deliver(void *arg, const uint8_t *pkt, size_t len)
+{
+    struct dp *dp = arg;
+    struct us_priv *p = dp->priv;
+    p->unknown_spi--;
+    dp->esp_in_dropped--;
+    us_esp_input(dp, pkt, len, NULL, NULL);
+}
+
+static void on_early(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dp *dp = arg;
+    struct us_priv *p = dp->priv;
+    if (esp_early_release(&p->early, daemon_now_ms(), early_installed, early_deliver, dp))
+        us_esp_flush(dp);
 }
 
 static void us_remove(struct dp *dp, struct dp_child *c)
@@ -795,6 +838,8 @@ static void us_close(struct dp *dp)
         event_free(p->tick);
     if (p->report_ev)
         event_free(p->report_ev);
+    if (p->early_ev)
+        event_free(p->early_ev);
     free(p);
     dp->priv = NULL;
 }
@@ -818,7 +863,8 @@ static int us_open(struct dp *dp, char *err, size_t errlen)
     p->tick = event_new(dp->base, -1, 0, on_tick, dp);
     p->ctr_timer = event_new(dp->base, -1, 0, on_ctr_timer, dp);
     p->report_ev = event_new(dp->base, -1, 0, on_report, dp);
-    if (!p->tick || !p->ctr_timer || !p->report_ev) {
+    p->early_ev = event_new(dp->base, -1, 0, on_early, dp);
+    if (!p->tick || !p->ctr_timer || !p->report_ev || !p->early_ev) {
         snprintf(err, errlen, "out of memory");
         us_close(dp);
         return -1;

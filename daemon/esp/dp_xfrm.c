@@ -439,6 +439,18 @@ static int xf_counters(struct dp *dp, struct dp_child *c)
     return 0;
 }
 
+/* An HA standby's copy keeps its states (same SPIs as the master's, the
+ * counters follow it) but its out policies block: the kernel sends nothing
+ * on it until the takeover has jumped the sequence numbers. */
+static int xf_set_passive(struct dp *dp, struct dp_child *c, bool passive)
+{
+    struct xf_child *x = xf_of(c);
+    char err[256];
+    if (!x)
+        return -1;
+    return xf_policies_block_out(dp, x, passive, err, sizeof(err));
+}
+
 static int xf_set_seq_op(struct dp *dp, struct dp_child *c, uint64_t seq_out,
                          uint64_t replay_in_edge)
 {
@@ -514,6 +526,7 @@ const struct dp_backend_ops dp_xfrm_ops = {
     .remove = xf_remove,
     .counters = xf_counters,
     .set_seq = xf_set_seq_op,
+    .set_passive = xf_set_passive,
     .esp_input = NULL, /* inbound ESP is the kernel's */
     .gateway_removed = xf_vti_gateway_removed,
     .info = xf_ns_info,

@@ -11,6 +11,7 @@
  *   dp_xfrm_route.c   add-route: routes to the remote selectors (policy-based)
  *   dp_xfrm_netns.c   the netlink sockets of each network namespace (VDOMs)
  *   dp_xfrm_vti.c     route-based gateways: a VTI device each, marks on the policies
+ *   dp_xfrm_leftover.c states a killed predecessor left: replaced when the same SA
  */
 #ifndef HAIKED_DP_XFRM_H
 #define HAIKED_DP_XFRM_H
@@ -90,6 +91,13 @@ int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p
               size_t errlen);
 int xf_sa_delete(struct xf_priv *xp, struct xf_ns *ns, uint32_t spi, const struct ike_addr *dst,
                  char *err, size_t errlen);
+/* dp_xfrm_leftover.c: a and b are the same SA (addresses, SPI, mode,
+ * algorithms, keys). */
+bool xf_sa_same(struct xfrmnl_sa *a, struct xfrmnl_sa *b);
+/* After EEXIST for p: the state in the kernel is the same SA, left by a
+ * killed predecessor: deleted (1, add again); another SA (0); -1 with err. */
+int xf_sa_replace_leftover(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p,
+                           char *err, size_t errlen);
 /* The replay window the kernel gets for a configured one (see the .c). */
 uint32_t xf_replay_window(uint32_t configured, bool esn);
 /* Bitmap length (32-bit words) for a window. */
@@ -137,6 +145,7 @@ struct xf_pol {
     struct ike_addr tsrc, tdst; /* the template's tunnel endpoints */
     struct xf_ns *ns;           /* the namespace it is installed in */
     uint32_t mark;              /* XFRMA_MARK (route-based: the VTI's key), 0 = none */
+    bool blocked;               /* out: XFRM_POLICY_BLOCK, the pairs are HA standby copies */
     unsigned refs;
 };
 
@@ -204,6 +213,7 @@ struct xf_priv {
     size_t out_index_size;       /* power of two */
     uint64_t ev_msgs, ev_unknown, ev_errors, ev_overruns, ae_events, expires;
     uint64_t deferred, activated, activate_failures;
+    uint64_t leftovers_replaced; /* states of a killed predecessor (dp_xfrm_leftover.c) */
     /* The last refusal on a cmd socket (errno and extended-ACK text), see
      * on_cmd_err in dp_xfrm_netns.c. */
     int last_errno;
@@ -225,6 +235,10 @@ static inline struct xf_child *xf_of(const struct dp_child *c)
 /* dp_xfrm_policy.c */
 int xf_policies_install(struct dp *dp, struct xf_child *x, char *err, size_t errlen);
 void xf_policies_remove(struct dp *dp, struct xf_child *x);
+/* x's out policies block (an HA standby's copy: the kernel must not send on
+ * it) or allow; -1 with err when the kernel refused (nothing changed). */
+int xf_policies_block_out(struct dp *dp, struct xf_child *x, bool block, char *err,
+                          size_t errlen);
 
 /* dp_xfrm_route.c */
 int xf_routes_install(struct dp *dp, struct xf_child *x, char *err, size_t errlen);

@@ -365,6 +365,8 @@ static int pol_send(struct nl_sock *sk, const struct xf_pol *p)
         return r;
     if (p->mark) /* route-based: only its VTI's lookups (okey/ikey) find it */
         xfrmnl_sp_set_mark(sp, p->mark, UINT32_MAX);
+    if (p->blocked) /* dropped (XfrmOutPolBlock), never encrypted nor sent in the clear */
+        xfrmnl_sp_set_action(sp, XFRM_POLICY_BLOCK);
     r = xfrmnl_sp_update(sk, sp, 0);
     xfrmnl_sp_put(sp);
     return r;
@@ -397,7 +399,7 @@ static struct xf_pol **pol_bucket(struct xf_priv *p, const struct xf_sel *sel, i
 static struct xf_pol *pol_acquire(struct dp *dp, struct xf_ns *ns, const struct xf_sel *sel,
                                   int dir, uint32_t reqid, const struct ike_addr *src,
                                   const struct ike_addr *dst, uint32_t spi, uint32_t mark,
-                                  char *err, size_t errlen)
+                                  bool blocked, char *err, size_t errlen)
 {
     struct xf_priv *p = dp->priv;
     struct xf_pol **bucket = pol_bucket(p, sel, dir), *pol;
@@ -423,6 +425,7 @@ static struct xf_pol *pol_acquire(struct dp *dp, struct xf_ns *ns, const struct 
     want.tdst = *dst;
     want.ns = ns;
     want.mark = mark;
+    want.blocked = dir == XFRM_POLICY_OUT && blocked;
     xf_cmd_begin(p);
     int r = pol_send(ns->cmd, &want);
     if (r < 0) {
@@ -465,8 +468,8 @@ static int hold(struct dp *dp, struct xf_child *x, const struct xf_sel *sel, int
         return -1;
     }
     struct xf_pol *pol =
-        pol_acquire(dp, xf_ns_of(dp, x), sel, dir, x->reqid, src, dst, x->in.spi, x->mark, err,
-                    errlen);
+        pol_acquire(dp, xf_ns_of(dp, x), sel, dir, x->reqid, src, dst, x->in.spi, x->mark,
+                    x->c->passive, err, errlen);
     if (!pol)
         return -1;
     x->pols[x->n_pols++] = pol;
@@ -529,4 +532,34 @@ void xf_policies_remove(struct dp *dp, struct xf_child *x)
     free(x->pols);
     x->pols = NULL;
     x->n_pols = 0;
+}
+
+int xf_policies_block_out(struct dp *dp, struct xf_child *x, bool block, char *err,
+                          size_t errlen)
+{
+    struct xf_priv *p = dp->priv;
+    for (size_t i = 0; i < x->n_pols; i++) {
+        struct xf_pol *pol = x->pols[i];
+        if (pol->dir != XFRM_POLICY_OUT || pol->blocked == block)
+            continue;
+        pol->blocked = block;
+        xf_cmd_begin(p);
+        int r = pol_send(pol->ns->cmd, pol);
+        if (r < 0) {
+            pol->blocked = !block;
+            pol_error(err, errlen, p, block ? "kernel refused to block the" :
+                                              "kernel refused to open the", pol, x->in.spi, r);
+            /* all or nothing: the ones changed before go back */
+            for (size_t j = 0; j < i; j++) {
+                struct xf_pol *q = x->pols[j];
+                if (q->dir != XFRM_POLICY_OUT || q->blocked != block)
+                    continue;
+                q->blocked = !block;
+                xf_cmd_begin(p);
+                (void)pol_send(q->ns->cmd, q);
+            }
+            return -1;
+        }
+    }
+    return 0;
 }

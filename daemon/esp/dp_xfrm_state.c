@@ -5,6 +5,7 @@
  * lifetimes and the async-event thresholds.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
@@ -172,21 +173,21 @@ int xf_sa_build(const struct xf_sa_params *p, struct xfrmnl_sa **out, char *err,
     return 0;
 }
 
-int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p, char *err,
-              size_t errlen)
+/* One NEWSA request: 0, the libnl error (< 0), or 1 when p could not be
+ * built (err set). */
+static int send_add(struct xf_priv *xp, struct nl_sock *sk, const struct xf_sa_params *p,
+                    char *err, size_t errlen)
 {
-    struct nl_sock *sk = ns->cmd;
-    err[0] = '\0';
     xf_cmd_begin(xp);
     struct xfrmnl_sa *sa;
     if (xf_sa_build(p, &sa, err, errlen) < 0)
-        return -1;
+        return 1;
     struct nl_msg *msg = NULL;
     int r = xfrmnl_sa_build_add_request(sa, NLM_F_CREATE | NLM_F_EXCL, &msg);
     xfrmnl_sa_put(sa);
     if (r < 0) {
         xf_nl_error(err, errlen, NULL, "building the state for", p->spi, r);
-        return -1;
+        return 1;
     }
     /* The message holds the keys: send it ourselves to wipe it after. */
     r = nl_send_auto_complete(sk, msg);
@@ -195,6 +196,30 @@ int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p
     nlmsg_free(msg);
     if (r >= 0)
         r = nl_wait_for_ack(sk);
+    return r < 0 ? r : 0;
+}
+
+int xf_sa_add(struct xf_priv *xp, struct xf_ns *ns, const struct xf_sa_params *p, char *err,
+              size_t errlen)
+{
+    err[0] = '\0';
+    int r = send_add(xp, ns->cmd, p, err, errlen);
+    if (r == 1)
+        return -1;
+    /* EEXIST: a state of a killed predecessor holding this very SA is
+     * replaced (dp_xfrm_leftover.c); another SA is left alone. */
+    if (r < 0 && xp->last_errno == EEXIST) {
+        char e2[160];
+        int lr = xf_sa_replace_leftover(xp, ns, p, e2, sizeof(e2));
+        if (lr == 1)
+            r = send_add(xp, ns->cmd, p, err, errlen);
+        else { /* the refusal reported is the add's */
+            xp->last_errno = EEXIST;
+            xp->last_ext[0] = '\0';
+        }
+        if (r == 1)
+            return -1;
+    }
     if (r < 0) {
         char what[96 + NET_NETNS_MAX];
         char a[IKE_ADDR_STR_MAX];

@@ -15,6 +15,7 @@
  *                  quorum) and THE invariant ha_gateway_active()
  *   ha_takeover.c  standby -> master (VIPs + gratuitous ARP, ESP seq jump,
  *                  RFC 6311 sync, activate) and master -> standby (release)
+ *   ha_drain.c     graceful handover: our outstanding exchanges finish first
  *   ha_quorum.c    votequorum on the event loop (quorate, two_node, wait_for_all)
  *   ha_shutdown.c  a clean stop hands the tunnels to the peer (no Deletes)
  *   ha_vip.c       VIP add/remove and gratuitous ARP through libnl-route-3
@@ -61,6 +62,13 @@ struct ha_vc {
     uint64_t last_change_ms;    /* wall clock, ms since the epoch; 0 = never */
     uint32_t last_takeover_ms;  /* how long the last takeover took */
     char last_reason[96];
+    /* Graceful handover (ha_drain.c): no new exchange starts while the
+     * outstanding ones finish; the last drain's length and what it left. */
+    bool draining;
+    bool drained_once;          /* last_drain_* are valid */
+    uint32_t last_drain_ms;
+    uint32_t last_drain_left;   /* exchanges abandoned at the timeout */
+    void *drain;                /* ha_drain.c private state */
 };
 
 #define HA_STATS_BODIES 32
@@ -122,6 +130,9 @@ void ha_stop(struct daemon *d);
  * VDOM. True without HA. Every "may I send / rekey / initiate / answer"
  * decision in the daemon calls this and nothing else. */
 bool ha_gateway_active(const struct daemon *d, const struct gateway *gw);
+/* Active and not draining for a handover (ha_drain.c): whether gw may start
+ * something new (initiate, accept an IKE_SA_INIT). True without HA. */
+bool ha_gateway_may_start(const struct daemon *d, const struct gateway *gw);
 /* Called by ha_node.c: */
 int ha_role_init(struct ha *ha, char *err, size_t errlen);  /* in ha_start */
 void ha_role_free(struct ha *ha);
@@ -164,5 +175,20 @@ void ha_bulk_request(struct ha *ha, struct ha_vc *vc);
  * vcluster passive again (libike: ike_sa_deactivate), removes the VIPs. */
 void ha_takeover(struct ha *ha, struct ha_vc *vc, const char *why);
 void ha_release(struct ha *ha, struct ha_vc *vc, const char *why);
+
+/* ---- ha_drain.c --------------------------------------------------------- */
+/* Graceful handover of vc (ha_role.c): every SA of it stops starting
+ * exchanges (ike_sa_drain); once each outstanding request is answered and
+ * its sync messages are acknowledged, or after drain-timeout-ms, done(ha,
+ * vc) runs from the loop (it releases and announces). False when nothing
+ * was outstanding: the caller releases now, done is not called. */
+typedef void (*ha_drain_done_fn)(struct ha *ha, struct ha_vc *vc);
+bool ha_drain_start(struct ha *ha, struct ha_vc *vc, ha_drain_done_fn done);
+/* The handover is off (resume: we stay master, the SAs' timers re-arm and
+ * held tasks start; else the caller releases at once). */
+void ha_drain_stop(struct ha *ha, struct ha_vc *vc, bool resume, const char *why);
+void ha_drain_free(struct ha *ha);
+/* Requests of ours in flight on vc's SAs now (hactl failover; NULL: 0). */
+size_t ha_drain_outstanding(struct ha *ha, struct ha_vc *vc);
 
 #endif

@@ -202,7 +202,12 @@ static struct gateway *export_gw(struct ha *ha, struct ha_vc *vc, const struct i
         import_error(ha, NULL, "IKE SA", err);
         return NULL;
     }
-    struct gateway *gw = gw_find(ha->d, ex->cfg_name);
+    /* An IKE rekey of a retiring gateway's SA stays with that gateway
+     * (gw_retire.c): gw_find names only the configured one. */
+    struct gw_sa *old = spi_zero(ex->replaces_spi_i)
+                            ? NULL
+                            : ha_find_sa(ha, ex->replaces_spi_i, ex->replaces_spi_r);
+    struct gateway *gw = old && old->gw->retiring ? old->gw : gw_find(ha->d, ex->cfg_name);
     if (!gw || !ha_gw_in_vc(ha, gw, vc)) {
         snprintf(err, sizeof(err), "IKE SA %s: %s \"%s\"%s", s, gw ? "gateway" : "no gateway",
                  ex->cfg_name, gw ? " is not in this virtual cluster" : " here");

@@ -588,6 +588,7 @@ static void merge_done(struct ha *ha, struct ha_vc *vc, const char *why)
         if (!gs || gs->dying || !gs->sa || !ike_sa_is_passive(gs->sa))
             continue;
         ike_sa_activate(gs->sa);
+        ha_dp_follow_role(ha, gs);
         gw_sa_after(gs);
         activated++;
     }

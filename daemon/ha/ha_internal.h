@@ -120,6 +120,8 @@ void ha_stream_event(void *arg, const struct ike_event *ev);
  * datagrams of sa wait for its ack (sa NULL: not gated). */
 int ha_stream_send(struct ha *ha, uint32_t vcluster, Hasync__Envelope *env,
                    const struct ike_sa *gate_sa, const struct ike_sa *gate_sa2);
+/* The latest sync message of sa awaits the standby's ack (or a snapshot). */
+bool ha_stream_unacked(struct ha *ha, const struct ike_sa *sa);
 /* Sends every held datagram now (HA stopping). */
 void ha_stream_release_all(struct ha *ha);
 /* No snapshot will follow for vcluster: send (no peer to be ahead of) or
@@ -191,5 +193,8 @@ const char *ha_spis(const uint8_t *spi_i, const uint8_t *spi_r, char *buf);
 uint64_t ha_now_us(void);
 /* The delivery dispatch (hasync_cpg_ops.deliver); also what tests inject into. */
 void ha_node_deliver(void *arg, const Hasync__Envelope *env);
+/* ha_takeover.c: gs's CHILD SAs in the data plane follow its IKE SA's role
+ * (passive: nothing leaves on them); after every activate / deactivate. */
+void ha_dp_follow_role(struct ha *ha, struct gw_sa *gs);
 
 #endif

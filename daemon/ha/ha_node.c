@@ -282,6 +282,7 @@ static void ha_free(struct ha *ha)
     hasync_cpg_free(ha->cpg);
     ha->cpg = NULL;
     ha_bulk_free(ha);
+    ha_drain_free(ha);
     ha_stream_free(ha);
     free(ha->vcs);
     free(ha);

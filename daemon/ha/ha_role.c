@@ -239,6 +239,8 @@ static int announce(struct ha *ha, struct ha_vc *vc, bool barrier)
     if (!r->elect_ready || !ha->cpg || !r->connected ||
         hasync_elect_announcement(&ha->elect, vc->id, &a) < 0)
         return -1;
+    if (vc->draining && r->sent_valid[i])
+        a = r->sent[i]; /* still master until the drain ends: the peer waits */
     Hasync__Envelope env = HASYNC__ENVELOPE__INIT;
     Hasync__RoleAnnounce m = HASYNC__ROLE_ANNOUNCE__INIT;
     m.has_role = m.has_priority = m.has_override = m.has_uptime_ms = m.has_started_ms = true;
@@ -288,10 +290,39 @@ static void announce_changed(struct ha *ha, bool force)
         struct hasync_elect_announce a;
         if (hasync_elect_announcement(&ha->elect, ha->vcs[i].id, &a) < 0)
             continue;
+        if (ha->vcs[i].draining && r->sent_valid[i])
+            a = r->sent[i];
         if (force || !r->sent_valid[i] || r->sent[i].role != a.role ||
             r->sent[i].priority != a.priority || r->sent[i].override != a.override)
             announce(ha, &ha->vcs[i], false);
     }
+}
+
+/* A handover the next master waits for (hactl failover, a preempting node
+ * with override): a member peer that is not master yet. Not a healed split
+ * (the other is master already) nor a lost quorum: those release at once. */
+static bool graceful(const struct ha *ha, const struct ha_vc *vc,
+                     const struct hasync_elect_change *ch)
+{
+    if (ch->from != HASYNC_ROLE_MASTER || ch->to == HASYNC_ROLE_WAITING || !vc->active ||
+        ha->d->stopping || master_peer(ha, vc->id))
+        return false;
+    for (size_t i = 0; i < ha->n_peers; i++)
+        if (ha->peers[i].member)
+            return true;
+    return false;
+}
+
+static void run(struct ha *ha, bool force_announce);
+
+/* ha_drain.c finished (or gave up): release, then announce it. */
+static void drained(struct ha *ha, struct ha_vc *vc)
+{
+    vc->role = hasync_elect_role(&ha->elect, vc->id);
+    if (vc->role == HASYNC_ROLE_MASTER)
+        return;
+    ha_release(ha, vc, hasync_elect_reason(&ha->elect, vc->id));
+    run(ha, false);
 }
 
 static void apply_change(struct ha *ha, const struct hasync_elect_change *ch)
@@ -304,10 +335,18 @@ static void apply_change(struct ha *ha, const struct hasync_elect_change *ch)
     snprintf(vc->last_reason, sizeof(vc->last_reason), "%s", ch->reason);
     ha_log(ha, IKE_LOG_INFO, NULL, "HA vcluster %" PRIu32 ": %s -> %s (%s)", vc->id,
            hasync_role_name(ch->from), hasync_role_name(ch->to), ch->reason);
-    if (ch->to == HASYNC_ROLE_MASTER)
+    if (ch->to == HASYNC_ROLE_MASTER && vc->draining) {
+        /* e.g. the peer left mid-drain: we never stopped being master */
+        ha_drain_stop(ha, vc, true, "the handover is off, staying master");
+    } else if (ch->to == HASYNC_ROLE_MASTER) {
         ha_takeover(ha, vc, ch->reason);
-    else if (ch->from == HASYNC_ROLE_MASTER || vc->active)
+    } else if (vc->draining && ch->to != HASYNC_ROLE_WAITING) {
+        vc->role = HASYNC_ROLE_MASTER; /* still handing over: the drain releases */
+    } else if (graceful(ha, vc, ch) && ha_drain_start(ha, vc, drained)) {
+        vc->role = HASYNC_ROLE_MASTER; /* until drained(): we still drive the SAs */
+    } else if (ch->from == HASYNC_ROLE_MASTER || vc->active) {
         ha_release(ha, vc, ch->reason);
+    }
 }
 
 /* After the peer took over from a graceful failover, the yield ends unless
@@ -776,6 +815,12 @@ static int failover_check(struct ha *ha, size_t i, char *err, size_t errlen)
     if (!ha_eligible_peer(ha, vc->id)) {
         snprintf(err, errlen,
                  "vcluster %" PRIu32 ": no eligible peer (none in sync with a priority > 0)",
+                 vc->id);
+        return -1;
+    }
+    if (vc->draining) {
+        snprintf(err, errlen,
+                 "vcluster %" PRIu32 ": a failover is already in progress (draining exchanges)",
                  vc->id);
         return -1;
     }

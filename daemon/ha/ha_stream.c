@@ -285,6 +285,12 @@ void ha_stream_resync_cancel(struct ha *ha, uint32_t vcluster, bool send)
         on_acked(ha, m->acked_upto);
 }
 
+bool ha_stream_unacked(struct ha *ha, const struct ike_sa *sa)
+{
+    struct ha_mirror *m = ha_mirror(ha);
+    return m && sa && pend_find(m, sa) != NULL;
+}
+
 void ha_stream_release_all(struct ha *ha)
 {
     struct ha_mirror *m = ha_mirror(ha);

@@ -17,9 +17,10 @@
  *      which opens ha_gateway_active() for initiations and peer input;
  *   6. auto gateways with no SA initiate.
  *
- * Release (graceful failover, or a higher-priority node preempting):
- * vc->active off first (no new exchange starts), every SA passive again
- * (ike_sa_deactivate), then the VIPs go.
+ * Release (graceful failover, or a higher-priority node preempting, after
+ * ha_drain.c finished the exchanges in flight): vc->active off first (no
+ * new exchange starts), every SA passive again (ike_sa_deactivate), then
+ * the VIPs go.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,6 +75,16 @@ static bool sa_usable(const struct gw_sa *gs)
 }
 
 /* ---- takeover steps --------------------------------------------------------- */
+
+void ha_dp_follow_role(struct ha *ha, struct gw_sa *gs)
+{
+    bool passive = ike_sa_is_passive(gs->sa);
+    size_t refused = dp_children_passive(&ha->d->dp, gs, passive);
+    if (refused)
+        ha_log(ha, IKE_LOG_ERR, gs,
+               "HA %zu CHILD SA(s): the data plane refused to %s their outbound traffic", refused,
+               passive ? "stop" : "start");
+}
 
 static void add_vips(struct ha *ha, struct ha_vc *vc)
 {
@@ -171,6 +182,7 @@ static void activate_sa(struct ha *ha, struct ha_vc *vc, struct gw_sa *gs, size_
                vc->id, gs->msgid_send_next, gs->msgid_recv_next);
     }
     ike_sa_activate(gs->sa);
+    ha_dp_follow_role(ha, gs); /* after jump_seqs: the first packet out is above the jump */
     gw_sa_after(gs);
 }
 
@@ -225,6 +237,7 @@ void ha_takeover(struct ha *ha, struct ha_vc *vc, const char *why)
     ha_takeover_start_gateways(ha, vc);
     uint64_t us = mono_us() - t0;
     vc->last_takeover_ms = (uint32_t)((us + 999) / 1000);
+    vc->drained_once = false; /* the last change is this takeover, not a drain */
     vc->last_change_ms = wall_ms();
     snprintf(vc->last_reason, sizeof(vc->last_reason), "%s", why);
     ha->stats.takeovers++;
@@ -236,6 +249,7 @@ void ha_takeover(struct ha *ha, struct ha_vc *vc, const char *why)
 void ha_release(struct ha *ha, struct ha_vc *vc, const char *why)
 {
     struct daemon *d = ha->d;
+    ha_drain_stop(ha, vc, false, "releasing now"); /* lost corosync, shutdown, quorum */
     vc->active = false; /* first: nothing new starts from here on */
     ha_log(ha, IKE_LOG_INFO, NULL, "HA release vcluster %" PRIu32 ": %s", vc->id, why);
     size_t n_ike = 0, n_failed = 0;
@@ -256,6 +270,7 @@ void ha_release(struct ha *ha, struct ha_vc *vc, const char *why)
             }
             struct ike_diag diag = {0};
             enum ike_status st = ike_sa_deactivate(gs->sa, &diag);
+            ha_dp_follow_role(ha, gs);
             if (st == IKE_OK) {
                 n_ike++;
             } else {

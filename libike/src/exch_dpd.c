@@ -24,7 +24,7 @@ static uint64_t now_ms(const struct ike_sa *sa)
 
 void ike_dpd_arm(struct ike_sa *sa)
 {
-    if (sa->live.passive || sa->state != IKE_SA_STATE_ESTABLISHED ||
+    if (sa->live.passive || sa->live.draining || sa->state != IKE_SA_STATE_ESTABLISHED ||
         sa->cfg->dpd != IKE_DPD_ON_IDLE)
         return;
     uint64_t due = sa->live.last_rx_ms + interval_ms(sa), now = now_ms(sa);

@@ -124,6 +124,7 @@ static void adopt(struct ike_sa *old, struct ike_sa *new_sa)
     struct ike_task *again = ike_sa_queue_find(old, IKE_TASK_IKE_REKEY, false, 0);
     if (again && !again->started) /* done by this rekey */
         ike_sa_queue_cancel(old, again);
+    new_sa->live.draining = old->live.draining; /* moved tasks stay held */
     ike_sa_queue_move(old, new_sa);
     old->rekeyed = true;
     new_sa->user = old->user;

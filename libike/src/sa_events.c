@@ -14,6 +14,7 @@ const char *ike_event_type_name(enum ike_event_type type)
     case IKE_EV_MSGID_UPDATE: return "MSGID_UPDATE";
     case IKE_EV_CHILD_SA_ADD: return "CHILD_SA_ADD";
     case IKE_EV_CHILD_SA_DEL: return "CHILD_SA_DEL";
+    case IKE_EV_RESPONSE: return "RESPONSE";
     }
     return "UNKNOWN";
 }
@@ -63,5 +64,21 @@ void ike_sa_emit_child_del(struct ike_sa *sa, uint32_t spi_in)
 void ike_sa_emit_ike_del(struct ike_sa *sa)
 {
     struct ike_event ev = {.type = IKE_EV_IKE_SA_DEL};
+    emit(sa, &ev);
+    sa->del_emitted = true;
+}
+
+void ike_sa_emit_response(struct ike_sa *sa)
+{
+    /* A standby has no copy of a half-open SA, drops the copy an IKE rekey
+     * replaced and the one the peer deleted: nothing to answer there. */
+    if (!sa->ctx.response_events || !sa->cache.valid || sa->state != IKE_SA_STATE_ESTABLISHED ||
+        sa->rekeyed || sa->del_emitted)
+        return;
+    struct ike_event ev = {.type = IKE_EV_RESPONSE};
+    ev.response.message_id = sa->cache.message_id;
+    ev.response.req_hash = sa->cache.req_hash;
+    ev.response.data = sa->cache.buf;
+    ev.response.len = sa->cache.len;
     emit(sa, &ev);
 }

@@ -15,6 +15,7 @@
 /* Liveness and lifetimes (sa_lifetime.c). Times on the ctx clock. */
 struct ike_sa_live {
     bool passive;                      /* imported: no timers until ike_sa_activate() */
+    bool draining;                     /* HA handover: no new exchange starts (sa_drain.c) */
     bool deleting;                     /* our Delete of the IKE SA is queued or out */
     bool ike_soft_done;                /* soft lifetime fired (rekey/reauth requested) */
     uint64_t last_rx_ms;               /* last authentic message or inbound traffic */

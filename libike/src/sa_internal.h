@@ -24,6 +24,7 @@
 #include "sa_queue.h"
 
 #define IKE_SA_HASH_LEN 32 /* SHA-256 of a request, for the responder cache */
+_Static_assert(IKE_SA_HASH_LEN == IKE_RESPONSE_HASH_LEN, "<ike/events.h> names the same hash");
 
 /* Algorithms chosen from one proposal; 0 = transform type absent. */
 struct ike_sa_algs {
@@ -96,6 +97,7 @@ struct ike_sa {
     struct ike_sa_sync sync;       /* RFC 6311 (sa_info.h) */
     bool rekeyed; /* an IKE rekey moved everything to a new SA: this one only
                    * waits for its Delete (exch_ike_rekey.c) */
+    bool del_emitted; /* IKE_SA_DEL went out: no event of this SA after it */
 };
 
 /* ---- sa_core.c ----------------------------------------------------------- */
@@ -150,6 +152,9 @@ void ike_sa_emit_ike_add(struct ike_sa *sa);
 void ike_sa_emit_child_add(struct ike_sa *sa, const struct ike_child_export *child);
 void ike_sa_emit_child_del(struct ike_sa *sa, uint32_t spi_in);
 void ike_sa_emit_ike_del(struct ike_sa *sa);
+/* RESPONSE for the response just cached (sa->cache), when the ctx asks for
+ * it and a standby can use it (<ike/events.h>). */
+void ike_sa_emit_response(struct ike_sa *sa);
 
 /* ---- sa_keys.c ---------------------------------------------------------- */
 /* SKEYSEED and SK_* from g^ir and the nonces (sa->init), SPIs and algs;
@@ -355,6 +360,9 @@ void ike_dpd_timer(struct ike_sa *sa);
 void ike_life_export(const struct ike_sa *sa, struct ike_sa_export *ex);
 void ike_life_export_child(const struct ike_sa *sa, struct ike_child_export *c);
 void ike_life_import_child(struct ike_sa *sa, struct ike_child_export *c);
+/* Lifetime, DPD and CHILD lifetime timers armed from the SA's deadlines
+ * (nothing while passive or draining). */
+void ike_life_rearm_all(struct ike_sa *sa);
 
 /* ---- sa_cookie.c -------------------------------------------------------- */
 /* Responder: with ctx->require_cookie, false when the request was answered

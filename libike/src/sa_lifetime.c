@@ -33,7 +33,7 @@ static uint64_t soft_with_jitter(const struct ike_cfg_lifetime *l)
 
 static void arm(struct ike_sa *sa, enum ike_timer which, uint64_t at)
 {
-    if (!at) {
+    if (!at || sa->live.draining) { /* draining: the next master's timers decide */
         sa->ctx.ops->timer_cancel(sa->ctx.user, sa, which);
         return;
     }
@@ -291,16 +291,22 @@ void ike_life_import_child(struct ike_sa *sa, struct ike_child_export *c)
     c->installed_ms = now > c->age_ms ? now - c->age_ms : 0;
 }
 
+void ike_life_rearm_all(struct ike_sa *sa)
+{
+    ike_rearm(sa);
+    ike_dpd_arm(sa);
+    ike_life_child_rearm(sa);
+}
+
 void ike_sa_activate(struct ike_sa *sa)
 {
     if (!sa || !sa->live.passive || sa->state != IKE_SA_STATE_ESTABLISHED)
         return;
     sa->live.passive = false;
+    sa->live.draining = false;
     sa->live.last_rx_ms = now_ms(sa);
     ike_sa_log(sa, IKE_LOG_INFO, "active: lifetimes and DPD armed");
-    ike_rearm(sa);
-    ike_dpd_arm(sa);
-    ike_life_child_rearm(sa);
+    ike_life_rearm_all(sa);
 }
 
 uint64_t ike_sa_rekey_in_ms(const struct ike_sa *sa)

@@ -92,9 +92,20 @@ enum ike_status ike_sa_deactivate(struct ike_sa *sa, struct ike_diag *diag)
      * Order: the outstanding request first (its retransmit timer), then
      * the queue (a task's release() may look at the request), then the
      * remaining timers. */
+    if (sa->req.active) /* the drain timed out, or there was none */
+        ike_sa_log(sa, IKE_LOG_WARN,
+                   "passive: our %s request %u abandoned unanswered (the new master "
+                   "continues from message ID %u)",
+                   ike_exchange_name(sa->req.exchange), sa->req.message_id, sa->send_next);
     ike_sa_request_done(sa);
+    for (size_t i = sa->queue.n; i-- > 0;)
+        ike_sa_log(sa, IKE_LOG_INFO, "passive: %s task dropped (%s)",
+                   ike_task_kind_name(sa->queue.tasks[i].kind),
+                   sa->queue.tasks[i].started ? "its request was abandoned"
+                                              : "the new master's own timers decide");
     ike_sa_queue_clear(sa);
     sa->sync.outstanding = false;
+    sa->live.draining = false;
     for (int t = 0; t < IKE_TIMER_COUNT; t++)
         sa->ctx.ops->timer_cancel(sa->ctx.user, sa, (enum ike_timer)t);
     sa->live.passive = true;

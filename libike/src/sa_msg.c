@@ -134,6 +134,7 @@ enum ike_status ike_sa_send_response(struct ike_sa *sa, const struct ike_msg *re
     sa->cache.buf = buf;
     sa->cache.len = len;
     ike_sa_hash_request(req, req_len, sa->cache.req_hash);
+    ike_sa_emit_response(sa); /* write-ahead: a standby can answer its retransmission */
     log_sent(sa, resp, local, remote, len);
     sa->ctx.ops->send(sa->ctx.user, sa, local, remote, buf, len);
     return IKE_OK;

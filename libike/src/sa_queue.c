@@ -73,17 +73,42 @@ enum ike_status ike_sa_queue_add(struct ike_sa *sa, enum ike_task_kind kind, uin
         return IKE_E_UNSUPPORTED;
     }
     for (size_t i = 0; i < q->n; i++)
-        if (same_task(&q->tasks[i], kind, spi, cfg_index))
-            return IKE_OK; /* already queued: e.g. a lifetime firing twice */
+        if (same_task(&q->tasks[i], kind, spi, cfg_index)) {
+            /* already queued: e.g. a lifetime firing twice; a reply that
+             * needs it while draining lets the held copy start */
+            if (sa->live.draining && q->busy)
+                q->tasks[i].followup = true; /* started once reply() returns */
+            return IKE_OK;
+        }
     if (q->n >= IKE_SA_QUEUE_MAX) {
         ike_sa_log(sa, IKE_LOG_WARN, "request queue full (%u), %s task refused", IKE_SA_QUEUE_MAX,
                    ike_task_kind_name(kind));
         return IKE_E_TOO_BIG;
     }
-    q->tasks[q->n++] = (struct ike_task){.kind = kind, .spi = spi, .cfg_index = cfg_index};
-    ike_sa_log(sa, IKE_LOG_DEBUG, "queued %s task (%zu waiting)", ike_task_kind_name(kind), q->n);
+    /* Inside a reply(): this task finishes the running exchange. */
+    bool followup = sa->live.draining && q->busy;
+    q->tasks[q->n++] =
+        (struct ike_task){.kind = kind, .spi = spi, .cfg_index = cfg_index, .followup = followup};
+    ike_sa_log(sa, IKE_LOG_DEBUG, "queued %s task (%zu waiting)%s", ike_task_kind_name(kind), q->n,
+               !sa->live.draining ? ""
+               : followup         ? ", finishing the running exchange while draining"
+                                  : ", held: draining for an HA handover");
     ike_sa_queue_kick(sa);
     return IKE_OK;
+}
+
+/* Draining: the first followup task to the head; false when none waits. */
+static bool followup_to_head(struct ike_sa_queue *q)
+{
+    size_t i = 0;
+    while (i < q->n && !q->tasks[i].followup)
+        i++;
+    if (i == q->n)
+        return false;
+    struct ike_task t = q->tasks[i];
+    memmove(&q->tasks[1], &q->tasks[0], i * sizeof(q->tasks[0]));
+    q->tasks[0] = t;
+    return true;
 }
 
 void ike_sa_queue_kick(struct ike_sa *sa)
@@ -91,6 +116,8 @@ void ike_sa_queue_kick(struct ike_sa *sa)
     struct ike_sa_queue *q = &sa->queue;
     while (sa->state == IKE_SA_STATE_ESTABLISHED && q->n > 0 && !q->tasks[0].started &&
            !sa->req.active) {
+        if (sa->live.draining && !followup_to_head(q))
+            break;
         struct ike_task *t = &q->tasks[0];
         const struct ike_task_ops *ops = task_ops(t->kind);
         t->started = true;

@@ -86,6 +86,8 @@ struct ike_task {
     uint32_t spi;        /* CHILD_REKEY, CHILD_DELETE: inbound SPI (host order) */
     size_t cfg_index;    /* CHILD_CREATE */
     bool started;        /* its request was sent (only tasks[0] can be) */
+    bool followup;       /* queued by a reply() while draining (the Delete of
+                          * what a rekey replaced): may still start */
     uint32_t message_id; /* of the request last sent */
     void *data;          /* the handler's exchange state (owned; release()) */
 };
@@ -104,7 +106,9 @@ struct ike_sa_queue {
 enum ike_status ike_sa_queue_add(struct ike_sa *sa, enum ike_task_kind kind, uint32_t spi,
                                  size_t cfg_index);
 /* Starts the head task if the SA is ESTABLISHED, no task is running and
- * no request is outstanding. Tasks whose start() fails are dropped. */
+ * no request is outstanding. Tasks whose start() fails are dropped. While
+ * the SA drains (sa_drain.c) only a followup task starts (moved to the
+ * head); the others wait. */
 void ike_sa_queue_kick(struct ike_sa *sa);
 /* A response of an ESTABLISHED SA: to the running task (IKE_E_STATE if
  * none or the exchange type differs). */

@@ -21,14 +21,19 @@
    next to the raw ratio a per-node one (node_capacity_on_vs_off_pct: HA-off
    haiked CPU / (master haiked + its corosync) CPU per SA): on this lab the
    standby node, both corosyncs and the load generator share the same cores
-   as the master, which real cluster nodes do not.
+   as the master, which real cluster nodes do not; haiked_capacity_on_vs_off_pct
+   (the master haiked's own CPU per SA, off/on: the ratio when corosync,
+   the standby and the peers are not on its core) and cpu_bound_on_vs_off_pct
+   (every process's CPU, off/on: what the raw ratio tends to when both runs
+   saturate this machine's cores).
 4. bulk: with HA_BENCH_TUNNELS IKE+CHILD SAs on the master, the standby's
    haiked is restarted: time from "bulk sync ... requested" to "bulk sync
    ... complete" in its log (target <= 2 s for 10,000).
 
 Environment: HA_BENCH_PARTS ("sync failover ikerate"), HA_BENCH_N (sync
 messages, 20000), HA_BENCH_KILLS (20), HA_BENCH_INTERVAL (0.01),
-HA_BENCH_TUNNELS (10000, ikerate and bulk); HA_BENCH_TOTEM ("key=value ..."
+HA_BENCH_TUNNELS (10000, ikerate and bulk), HA_BENCH_CONCURRENCY (IKE_SA_INITs
+the load generator keeps in flight, 100); HA_BENCH_TOTEM ("key=value ..."
 extra corosync totem keys instead of the labs' COROSYNC_TOTEM, "-" for
 corosync's defaults), HA_BENCH_PERF (a directory: `perf record` of each
 watched process while the load generator runs).
@@ -225,8 +230,9 @@ def run_loadgen(cl, remote, count, peer_pid, name, watch=None, srp=None):
     srp0 = {k: srp_stats(ns) for k, ns in srp.items()}
     perf = start_perf(watch, name)
     lg0 = children_cpu_ms()
+    conc = os.environ.get("HA_BENCH_CONCURRENCY", "100")
     res = cl.ns["g"].exec(lg_bin, "--remote", remote, "--local", ",".join(C.LOADGEN_ADDRS),
-                          "--ports", "32", "--count", str(count), "--concurrency", "100",
+                          "--ports", "32", "--count", str(count), "--concurrency", conc,
                           "--proposal", LG_PROPOSAL, "--esp", LG_ESP, "--psk-file", psk,
                           "--remote-ts", C.LAN_NET, "--inner-net", "100.64.0.0", "--keep",
                           "--peer-pid", str(peer_pid), "--json", check=False, timeout=900)
@@ -349,6 +355,15 @@ def bench_ikerate_and_bulk(count, parts):
         out("all_cpu_ms_per_sa", f"on={all_on:.3f} off={all_off:.3f} (every process of the run)")
         if node_on > 0:
             out("node_capacity_on_vs_off_pct", f"{100.0 * node_off / node_on:.1f}")
+        # The single-threaded haiked's own capacity (its CPU per SA off/on):
+        # the IKE_SA/s ratio where corosync, the standby and the peers do not
+        # share its core. And the ratio this machine allows when both runs
+        # are CPU-bound: every process of the run shares its 2 cores.
+        master_on = on["_cpu_ms"]["master"] / count
+        if master_on > 0:
+            out("haiked_capacity_on_vs_off_pct", f"{100.0 * node_off / master_on:.1f}")
+        if all_on > 0:
+            out("cpu_bound_on_vs_off_pct", f"{100.0 * all_off / all_on:.1f}")
 
 
 def main():

@@ -39,6 +39,8 @@ static void usage(void)
             "                       the responder's exchanges (its rekeys: child_installs)\n"
             "  --churn              delete each tunnel as soon as it is up (one phase)\n"
             "  --json               one JSON object instead of key=value lines\n"
+            "  --initial-contact    send INITIAL_CONTACT in every IKE_AUTH (each tunnel has\n"
+            "                       its own ID, so the responder drops nothing but looks)\n"
             "IKE_LOADGEN_VERBOSE=1 prints libike's error lines (failed tunnels).\n");
 }
 
@@ -212,7 +214,8 @@ enum {
     OPT_KEEP,
     OPT_HOLD,
     OPT_CHURN,
-    OPT_JSON
+    OPT_JSON,
+    OPT_IC
 };
 
 static const struct option longopts[] = {
@@ -235,6 +238,7 @@ static const struct option longopts[] = {
     {"hold", required_argument, NULL, OPT_HOLD},
     {"churn", no_argument, NULL, OPT_CHURN},
     {"json", no_argument, NULL, OPT_JSON},
+    {"initial-contact", no_argument, NULL, OPT_IC},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -308,6 +312,7 @@ static int apply(int c, char *arg, struct lg_opts *o, const char **pskf, bool *h
         return 0;
     case OPT_CHURN: o->churn = true; return 0;
     case OPT_JSON: o->json = true; return 0;
+    case OPT_IC: o->initial_contact = true; return 0;
     default: usage(); return -1;
     }
 }
@@ -319,7 +324,9 @@ static int build_tmpl(struct lg_opts *o)
     t->name = "loadgen";
     t->remote = o->remote;
     t->fragmentation = false;
-    t->initial_contact = false; /* many tunnels may share an ID: keep them all */
+    /* Off by default: many tunnels may share an ID (--local-id without
+     * %u), and the responder would drop all but the newest. */
+    t->initial_contact = o->initial_contact;
     t->dpd = IKE_DPD_OFF;
     if (parse_proposals(o->ike_proposal_text, CFG_PROP_IKE, t->proposals, &t->n_proposals) < 0 ||
         parse_proposals(o->esp_proposal_text, CFG_PROP_ESP, ch->proposals, &ch->n_proposals) < 0)

@@ -26,6 +26,7 @@ struct lg_opts {
                               * responder's exchanges (rekeys, DPD); 0 = exit at once */
     bool churn;              /* delete each tunnel as soon as it is up */
     bool json;
+    bool initial_contact;    /* INITIAL_CONTACT in every IKE_AUTH */
     int peer_pid;               /* responder process to sample (0: none) */
     unsigned timeout_s;         /* whole run */
     uint32_t retransmit_ms;     /* libike's first retransmission */

@@ -308,6 +308,36 @@ static void test_no_keys(void **state)
     assert_lacks(r.out, "3a3a3a3a");
 }
 
+/* After a graceful release: how long the drain of our exchanges took, and
+ * what its timeout abandoned (text and JSON); the failover answer says how
+ * many exchanges are in flight and the drain's bound. */
+static void test_status_drain(void **state)
+{
+    struct t *t = *state;
+    struct run r;
+    struct ha_vc *vc = &t->hf.vcs[1];
+    vc->last_change_ms = HAF_CHANGE_MS;
+    snprintf(vc->last_reason, sizeof(vc->last_reason), "failover to node 2");
+    vc->drained_once = true;
+    vc->last_drain_ms = 207;
+    vc->last_drain_left = 1;
+    HACTL(&t->fx, &r, "status");
+    assert_int_equal(r.rc, HACTL_EXIT_OK);
+    assert_has(r.out, " ago), failover to node 2, drain took 207 ms (1 exchange(s) abandoned at "
+                      "the timeout)\n");
+    /* the active vcluster 1 shows no drain: its last change was a takeover */
+    assert_has(r.out, " ago), peer left, took 412 ms\n");
+    HACTL(&t->fx, &r, "--json", "status");
+    assert_json(r.out, "j['cluster']['vclusters'][1]['last_failover']['drain_ms'] == 207 and "
+                       "j['cluster']['vclusters'][1]['last_failover']['drain_abandoned'] == 1 and "
+                       "'drain_ms' not in j['cluster']['vclusters'][0]['last_failover']");
+    vc->last_drain_left = 0;
+    HACTL(&t->fx, &r, "status");
+    assert_has(r.out, " ago), failover to node 2, drain took 207 ms\n");
+    HACTL(&t->fx, &r, "--json", "failover", "--vcluster", "1");
+    assert_json(r.out, "j['vclusters'] == [1] and j['outstanding'] == 0");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -315,7 +345,7 @@ int main(void)
         T(test_status_layout),  T(test_status_states), T(test_status_hostile_name),
         T(test_status_json),    T(test_standalone),    T(test_failover),
         T(test_failover_usage), T(test_ha_stats),      T(test_no_keys),
-        T(test_status_master_standby_syncing),
+        T(test_status_master_standby_syncing), T(test_status_drain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@ static void test_defaults_single_vcluster(void **state)
     assert_int_equal(ha->seq_sync_ms, 1000);
     assert_int_equal(ha->seq_jump, 1u << 20);
     assert_int_equal(ha->msgid_jump, 1);
+    assert_int_equal(ha->drain_timeout_ms, 2000);
     assert_int_equal(ha->n_vclusters, 1);
     assert_int_equal(ha->vclusters[0].priority, 128);
     assert_false(ha->vclusters[0].override);
@@ -47,7 +48,7 @@ static const char two_vc[] = VDOMS
     "  seq-sync-packets = 512;\n"
     "  seq-sync-ms = 250;\n"
     "  seq-jump = 4294967296L;\n"
-    "  msgid-jump = 4;\n"
+    "  msgid-jump = 4; drain-timeout-ms = 750;\n"
     "  vclusters = (\n"
     "    { id = 1; priority = 200; override = true; vdoms = [\"root\", \"cust1\"];\n"
     "      vips = ( { vdom = \"root\"; interface = \"wan0\"; address = \"203.0.113.10/24\"; },\n"
@@ -69,6 +70,7 @@ static void test_two_vclusters(void **state)
     assert_int_equal(ha->seq_sync_ms, 250);
     assert_true(ha->seq_jump == (UINT64_C(1) << 32));
     assert_int_equal(ha->msgid_jump, 4);
+    assert_int_equal(ha->drain_timeout_ms, 750);
     assert_int_equal(ha->n_vclusters, 2);
     const struct cfg_vcluster *a = &ha->vclusters[0], *b = &ha->vclusters[1];
     assert_int_equal(a->id, 1);
@@ -140,7 +142,7 @@ static void test_errors_settings_and_vips(void **state)
         "  group = \"bad group\";\n"
         "  seq-jump = 0;\n"
         "  seq-sync-ms = 5;\n"
-        "  msgid-jump = -1;\n"
+        "  msgid-jump = -1; drain-timeout-ms = 60001;\n"
         "  sync = true;\n"
         "  vclusters = (\n"
         "    { id = 1; vdoms = [\"root\", \"cust1\"];\n"
@@ -164,6 +166,7 @@ static void test_errors_settings_and_vips(void **state)
         "@/a.conf:4: ha: seq-jump = 0 is out of range (1..4611686018427387904)",
         "@/a.conf:5: ha: seq-sync-ms = 5 is out of range (10..60000)",
         "@/a.conf:6: ha: msgid-jump = -1 is out of range (0..1024)",
+        "@/a.conf:6: ha: drain-timeout-ms = 60001 is out of range (0..60000)",
         "@/a.conf:7: ha: unknown setting 'sync'",
         "@/a.conf:10: vcluster 1 vip #1: missing vdom (the vcluster has 2 VDOMs)",
         "@/a.conf:11: vcluster 1 vip #2: VDOM 'cust2' is not in vcluster 1 (a VIP moves with "

@@ -425,6 +425,10 @@ static void test_established_mirrored(void **state)
     assert_int_equal(es.msgid_send_next, em.msgid_send_next);
     assert_int_equal(es.msgid_recv_next, em.msgid_recv_next);
     assert_int_equal(es.initiator, em.initiator);
+    /* The standby files its passive copy under the peer's ID like any SA
+     * (daemon/peer_index.c): INITIAL_CONTACT finds it as the walk did. */
+    assert_int_equal(peer_index_count(&c->s.peer_ids, gs->gw, &es.remote_id), 1);
+    assert_ptr_equal(peer_index_first(&c->s.peer_ids, gs->gw, &es.remote_id), gs);
     ike_export_wipe(&em, sizeof(em));
     ike_export_wipe(&es, sizeof(es));
     const struct dp_child *cm = gw_child_first(gm), *cs = gw_child_first(gs);
@@ -432,6 +436,8 @@ static void test_established_mirrored(void **state)
     assert_non_null(cs);
     assert_int_equal(cs->spi_in, cm->spi_in);
     assert_int_equal(cs->spi_out, cm->spi_out);
+    assert_true(cs->passive); /* the standby's copy sends nothing */
+    assert_false(cm->passive);
     assert_true(file_has(c->log_m, "HA send IKE SA add"));
     assert_true(file_has(c->log_s, "HA add IKE SA"));
     assert_true(file_has(c->log_s, "HA add IPsec SA net (live) spi in="));
@@ -534,6 +540,13 @@ static void test_rekeys_followed(void **state)
     gm = live_sa(&c->m, "gwB");
     assert_memory_not_equal(ike_sa_spi_i(gm->sa), old_spi_i, IKE_SPI_LEN);
     assert_int_equal(n_passive(&c->s), 1);
+    /* The rekeyed copy is filed under the peer's ID, the old one no more. */
+    size_t filed = 0;
+    struct gw_sa *o = peer_index_first(&c->s.peer_ids, gw_find(&c->s, "gwB"),
+                                       ike_sa_peer_id(gm->sa));
+    for (; o; o = peer_index_next(o))
+        filed += o->sa && !o->dying && ike_sa_is_passive(o->sa);
+    assert_int_equal(filed, 1);
     assert_true(file_has(c->log_s, "CHILD SA(s) moved, the old one dropped"));
     /* the old SA's last messages (its Delete) arrived after it was replaced */
     assert_int_equal(c->s.ha->stats.import_errors, 0);
@@ -1237,6 +1250,52 @@ static void test_bulk_many(void **state)
                   n + 1, n + 1, (unsigned long long)ms);
 }
 
+/* A reload that changes gwB on both nodes (gw_retire.c): the standby keeps
+ * its passive copy (and its CHILD SA) while the master's Delete runs; the
+ * master's IKE SA del removes it there and frees the retiring gateway; no
+ * sync message is dropped. */
+static bool both_retired(void *arg)
+{
+    struct cl *c = arg;
+    return c->m.n_retiring == 0 && c->s.n_retiring == 0;
+}
+
+static void reload_node(struct cl *c, struct daemon *d, const char *name, const char *local,
+                        int priority)
+{
+    char err[256], file[32];
+    write_node(c, name, "gwB", local, "127.0.0.1", "passive = true; keylife = 7200;", "b", "a",
+               "10.0.2.0/24", "10.0.1.0/24", priority);
+    snprintf(file, sizeof(file), "%s.conf", name);
+    assert_int_equal(daemon_reload(d, dtest_load(&c->dir, file), err, sizeof(err)), 0);
+}
+
+static void test_reload_retires_on_both_nodes(void **state)
+{
+    struct cl *c = *state;
+    SKIP_IF_NO_NETNS(c);
+    struct gw_sa *gm = live_sa(&c->m, "gwB");
+    uint32_t spi_in = TAILQ_FIRST(&gm->children)->spi_in;
+    uint64_t dropped = c->s.ha->stats.dropped[HASYNC__ENVELOPE__BODY_IKE_SA_DEL];
+    reload_node(c, &c->s, "s", "127.0.0.3", 100);
+    assert_int_equal(c->s.n_retiring, 1);
+    struct gateway *old_s = TAILQ_FIRST(&c->s.retiring);
+    assert_int_equal(old_s->n_sas, 1); /* the passive copy stays */
+    assert_non_null(dp_child_find(&c->s.dp, spi_in));
+    assert_true(file_has(c->log_s, "passive IKE SA(s) kept until the master's deletes arrive"));
+    dtest_run_for(c->base, 100);
+    assert_int_equal(c->s.n_retiring, 1); /* nothing deletes it but the master */
+
+    reload_node(c, &c->m, "m", "127.0.0.2", 200);
+    assert_true(gm->deleting); /* the master sent the Delete */
+    assert_true(dtest_run_until(c->base, both_retired, c, 3000));
+    assert_null(dp_child_find(&c->s.dp, spi_in));
+    assert_true(file_has(c->log_s, "HA del IKE SA"));
+    assert_int_equal(c->s.ha->stats.dropped[HASYNC__ENVELOPE__BODY_IKE_SA_DEL], dropped);
+    /* A comes back to the new gwB, mirrored as before */
+    assert_true(dtest_run_until(c->base, tunnel_up_mirrored, c, 8000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1256,6 +1315,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_offer_names_sa_twice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ike_add_replaces_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ike_add_zero_spi, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_retires_on_both_nodes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,6 +518,18 @@ static bool mirrored(void *arg)
     return passive_copy(&c->s) != NULL;
 }
 
+/* The outbound sequence number of the pair when the data plane was told it
+ * may send (set_passive false): the takeover's jump must come first. */
+static uint64_t seq_at_unblock;
+
+static int watch_passive(struct dp *dp, struct dp_child *c, bool passive)
+{
+    (void)dp;
+    if (!passive)
+        seq_at_unblock = c->ctr.seq_out;
+    return 0;
+}
+
 static bool s_took_over(void *arg)
 {
     struct cl *c = arg;
@@ -580,6 +592,14 @@ static void run_takeover(struct cl *c, bool rfc6311)
     /* what S synced, before the takeover */
     struct dp_child *dc = (struct dp_child *)gw_child_first(gs);
     uint64_t seq0 = dc->ctr.seq_out;
+    /* a standby's copy carries nothing outbound (the kernel backend blocks
+     * its out policies): the data plane hears when that ends */
+    assert_true(dc->passive);
+    static struct dp_backend_ops watch_ops;
+    watch_ops = *c->s.dp.ops;
+    watch_ops.set_passive = watch_passive;
+    c->s.dp.ops = &watch_ops;
+    seq_at_unblock = 0;
     uint32_t send0 = gs->msgid_send_next, recv0 = gs->msgid_recv_next;
 
     /* M dies: S takes over */
@@ -594,6 +614,9 @@ static void run_takeover(struct cl *c, bool rfc6311)
     assert_true(ha_gateway_active(&c->s, gw));
     /* step 3: the sequence number jumped by seq-jump, never reused */
     assert_true(dc->ctr.seq_out == seq0 + 5000);
+    /* ... before the pair could send: opened after the jump */
+    assert_false(dc->passive);
+    assert_true(seq_at_unblock == seq0 + 5000);
     /* step 5: active */
     assert_false(ike_sa_is_passive(gs->sa));
     long jumped = log_pos(c->log_s, "outbound ESP sequence numbers +5000");

@@ -17,7 +17,8 @@ The scenarios, in the issue's order:
  3. strongSwan-initiated (RFC 6311 MESSAGE_ID_SYNC asserted in its log) vs
     cluster-initiated (no RFC 6311, continues from the synced IDs);
  4. no (SPI, seq) pair twice on the wire across several failovers;
- 5. 20 graceful `hactl failover` round trips under ping;
+ 5. 20 graceful `hactl failover` round trips under ping; a failover while the
+    master's CHILD rekey is unanswered waits for it (the drain);
  6. the standby restarted mid-life: bulk sync restores every SA, then failover;
  7. 1,000 tunnels (ike_loadgen) survive a failover and rekey;
  8. split brain (sync link cut, both alive): both masters; on heal the
@@ -429,6 +430,44 @@ def test_graceful_failover_round_trips(ha):
     assert C.swan_negotiations(cl.charon) == 1, "renegotiation during graceful failovers"
     assert (cl.swan_ike()["initiator-spi"], cl.swan_ike()["responder-spi"]) == ike
     assert_no_spi_seq_reuse(cl)
+
+
+def test_graceful_failover_drains_child_rekey(ha):
+    """`hactl failover` while A's own CHILD rekey is unanswered (strongSwan's
+    IKE input dropped for a while): A keeps the vcluster, starts nothing new,
+    and hands over only once the rekey and the Delete of the old CHILD SA are
+    done; B takes over holding exactly the CHILD SA strongSwan uses."""
+    cl = ha(initiator="cluster", sel_extra=SEL_KEYLIFE)
+    wait_mirrored(cl, cl.a, cl.b)
+    child0 = cl.swan_child()["spi-in"]
+    p = cl.ns["p"]
+    # IKE to strongSwan: port 500, and 4500 after the non-ESP marker (ESP
+    # keeps flowing: ESP-in-UDP starts with an SPI, never 0)
+    path = cl.lab.path("drop-ike.nft")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("table inet hkdrop {\n chain in { type filter hook input priority -300;\n"
+                "  udp dport 500 drop; udp dport 4500 @th,64,32 0 drop; }\n}\n")
+    p.exec("nft", "-f", path)
+    cl.a.haiked.wait_log(r"rekeying CHILD SA", timeout=20)
+    out = cl.hactl(cl.a, "failover")
+    assert out.get("vclusters") == [C.VCLUSTER] and out.get("outstanding") == 1, out
+    cl.a.haiked.wait_log(r"HA failover of virtual cluster 1: waiting for 1 outstanding "
+                         r"exchange\(s\)", timeout=5)
+    time.sleep(0.3)
+    assert cl.role(cl.a) == "master", "A released with its rekey unanswered"
+    p.exec("nft", "delete", "table", "inet", "hkdrop")
+    cl.wait_roles(master=cl.b, timeout=10)
+    assert cl.a.haiked.lines(r"exchanges drained in \d+ ms"), cl.a.haiked.log()[-3000:]
+    assert not cl.a.haiked.lines(r"abandoned"), "A abandoned an exchange"
+    lf = cl.vcluster(cl.a).get("last_failover", {})
+    assert 300 <= lf.get("drain_ms", -1) <= 2000 and lf.get("drain_abandoned") == 0, lf
+    # strongSwan holds one CHILD SA, the rekeyed one, and so do B and A
+    wait_for(lambda: cl.swan_child() is not None and cl.swan_child()["spi-in"] != child0, 10,
+             "strongSwan's CHILD SA replaced")
+    wait_mirrored(cl, cl.b, cl.a)
+    assert len(cl.node_sas(cl.b)[1]) == 1, cl.node_sas(cl.b)
+    assert C.swan_negotiations(cl.charon) == 1, "a renegotiation happened"
+    print(f"\nHA graceful failover with a CHILD rekey outstanding: drain {lf.get('drain_ms')} ms")
 
 
 # ---- 6. standby restart: bulk sync -----------------------------------------------------------------

@@ -550,3 +550,38 @@ def test_bulk_tcp_haiked_to_strongswan(esp_lab):
     assert sent == got, (sent, got)
     sent, got = tcp_transfer(t.gr, t.gi, 4 << 20)
     assert sent == got, (sent, got)
+
+
+
+RELOADS = 6
+
+
+def test_reload_changed_gateway_under_ping(esp_lab):
+    """SIGHUP that changes the gateway (its keylife), RELOADS times, under ping -i 0.05
+    LAN <-> LAN: the new gateway starts at once (no INITIAL_CONTACT: charon keeps the
+    old SA), the old IKE SA keeps its CHILD SA installed until the new one is up, then
+    its Delete runs and only its answer removes the old pair (daemon/gw_retire.c)."""
+    from labkit.cluster import PingMonitor  # pylint: disable=import-outside-toplevel
+    t = EspTunnel(esp_lab, "aes256gcm16-prfsha512-ecp521", "initiator").start()
+    mon = PingMonitor(t.gi.ns, t.gr.lan_ip, src=t.gi.lan_ip, name="ping-reload").start()
+    time.sleep(1)
+    for n in range(RELOADS):
+        before = child_spi_pairs(t)
+        t.haiked.gateways[0]["keylife"] = 7200 - n
+        t.haiked.write_config()
+        t.haiked.reload()
+        t.haiked.wait_log(r"reloaded .*: 0 gateways kept, 1 removed or changed, 1 new",
+                          count=n + 1)
+        wait_for(lambda: len(t.charon.list_sas()) == 1 and t.charon_child() is not None and
+                 len(child_counters(t.haiked_children())) == 1 and
+                 child_spi_pairs(t) != before, 15, "one new tunnel on both sides")
+        time.sleep(1)
+    res = mon.stop()
+    print(f"{RELOADS} reloads under ping: {res.lost} of {res.sent} lost, longest gap "
+          f"{res.longest_gap_ms:.0f} ms, lost {res.lost_seqs}")
+    log = t.haiked.log()
+    assert log.count("kept until the new gateway is up") == RELOADS
+    assert len(re.findall(r"retiring \(changed, its successor is up\): deleting 1 IKE SA",
+                          log)) == RELOADS
+    assert log.count("retired: the old gateway and its SAs are gone") == RELOADS
+    assert res.sent >= 20 * RELOADS and res.lost == 0, res

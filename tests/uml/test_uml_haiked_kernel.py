@@ -44,12 +44,13 @@ SUITES = {
 class KernelTunnel:
     """haiked (kernel data plane) on gi, charon (kernel-netlink) on gr."""
 
-    def __init__(self, lab, suite, role, sel_extra=None, gw_extra=None, natt=False):
+    def __init__(self, lab, suite, role, sel_extra=None, gw_extra=None, natt=False, pair=None):
         """natt: both sides force UDP encapsulation (haiked nattraversal
-        "forced", strongSwan encap = yes): ESP-in-UDP on 4500 in both kernels."""
+        "forced", strongSwan encap = yes): ESP-in-UDP on 4500 in both kernels.
+        pair: builds (haiked's, charon's) topo.Gateway (topo.gateway_pair)."""
         ike, esp = SUITES[suite]
         self.role = role
-        self.gi, self.gr = topo.gateway_pair(lab)
+        self.gi, self.gr = (pair or topo.gateway_pair)(lab)
         swan = scenario.swanctl_conf(self.gr, self.gi, scenario.ID_R, scenario.ID_I, ike, esp)
         gw_extra = dict(gw_extra or {})
         if natt:

@@ -1,7 +1,8 @@
 /* <ike/mirror.h>: a standby's passive copy follows the master's message IDs,
  * addresses and CHILD SA deletes without any side effect, refuses to be
  * changed while active or to go back; an active SA made passive stops every
- * timer and exchange until it is activated again. */
+ * timer and exchange until it is activated again; a draining SA finishes
+ * the exchange in flight and starts nothing new. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,106 @@ static void test_deactivate_refused(void **state)
     pair_free(p);
 }
 
+/* A graceful handover drains first: the CHILD rekey in flight completes,
+ * with the Delete of the pair it replaced (queued by the reply), while a
+ * DPD queued meanwhile and the lifetime/DPD timers wait; deactivation then
+ * drops the held DPD. */
+static void test_drain_finishes_rekey(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new();
+    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 200};
+    p->side[0].cfg.dpd = IKE_DPD_ON_IDLE;
+    p->side[0].cfg.dpd_interval_s = 10;
+    pair_establish(p);
+    struct pair_side *s = &p->side[0];
+    struct ike_diag d = {0};
+    uint32_t old_in = s->sa->children[0].spi_in;
+    assert_int_equal(ike_sa_child_rekey(s->sa, old_in, &d), IKE_OK);
+    uint32_t id;
+    uint8_t exch;
+    assert_true(ike_sa_outstanding(s->sa, &id, &exch));
+    assert_int_equal(exch, IKE_EXCH_CREATE_CHILD_SA);
+
+    assert_int_equal(ike_sa_drain(s->sa, &d), IKE_OK);
+    assert_true(ike_sa_is_draining(s->sa));
+    assert_int_equal(ike_sa_drain(s->sa, &d), IKE_OK); /* idempotent */
+    assert_false(s->timer_armed[IKE_TIMER_IKE_LIFETIME]);
+    assert_false(s->timer_armed[IKE_TIMER_DPD]);
+    assert_false(s->timer_armed[IKE_TIMER_CHILD_LIFETIME]);
+    assert_true(s->timer_armed[IKE_TIMER_RETRANSMIT]);
+    assert_int_equal(ike_sa_dpd(s->sa, &d), IKE_OK); /* queued, held */
+
+    pair_run(p);
+    assert_false(ike_sa_outstanding(s->sa, NULL, NULL));
+    assert_int_equal(ike_sa_child_count(s->sa), 1);
+    assert_int_equal(ike_sa_child_count(p->side[1].sa), 1);
+    assert_true(s->sa->children[0].spi_in != old_in);
+    assert_int_equal(s->sa->children[0].spi_out, p->side[1].sa->children[0].spi_in);
+    assert_int_equal(s->sa->send_next, id + 2); /* the rekey and the Delete */
+    assert_int_equal(ike_sa_stats(s->sa)->dpd_sent, 0);
+    assert_int_equal(s->sa->queue.n, 1);
+    /* still nothing new however long the clock runs, but for retransmits */
+    size_t sent = s->n_sent;
+    pair_advance(p, 60 * 1000);
+    assert_int_equal(s->n_sent, sent);
+
+    assert_int_equal(ike_sa_deactivate(s->sa, &d), IKE_OK);
+    assert_false(ike_sa_is_draining(s->sa));
+    assert_true(pair_log_has(s, "passive: DPD task dropped"));
+    assert_false(pair_log_has(s, "abandoned unanswered"));
+    assert_int_equal(s->sa->queue.n, 0);
+    pair_free(p);
+}
+
+/* A drain that times out: the request is abandoned, and says so. */
+static void test_drain_abandoned(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new();
+    pair_establish(p);
+    struct pair_side *s = &p->side[0];
+    struct ike_diag d = {0};
+    assert_int_equal(ike_sa_dpd(s->sa, &d), IKE_OK);
+    assert_int_equal(ike_sa_drain(s->sa, &d), IKE_OK);
+    while (p->n_queue) /* the peer never answers */
+        pair_drop(p, 0);
+    assert_true(ike_sa_outstanding(s->sa, NULL, NULL));
+    assert_int_equal(ike_sa_deactivate(s->sa, &d), IKE_OK);
+    assert_true(pair_log_has(s, "passive: our INFORMATIONAL request 2 abandoned unanswered"));
+    assert_false(ike_sa_outstanding(s->sa, NULL, NULL));
+    pair_free(p);
+}
+
+/* The handover is called off: timers re-armed, the held task starts. */
+static void test_drain_cancel(void **state)
+{
+    (void)state;
+    struct pair *p = pair_new();
+    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 200};
+    pair_establish(p);
+    struct pair_side *s = &p->side[0];
+    struct ike_diag d = {0};
+    assert_int_equal(ike_sa_drain(s->sa, &d), IKE_OK);
+    assert_int_equal(ike_sa_dpd(s->sa, &d), IKE_OK);
+    assert_false(ike_sa_outstanding(s->sa, NULL, NULL));
+    assert_int_equal(ike_sa_stats(s->sa)->dpd_sent, 0);
+    ike_sa_drain_cancel(s->sa);
+    assert_false(ike_sa_is_draining(s->sa));
+    assert_true(s->timer_armed[IKE_TIMER_IKE_LIFETIME]);
+    assert_int_equal(ike_sa_stats(s->sa)->dpd_sent, 1);
+    pair_run(p);
+    assert_false(ike_sa_outstanding(s->sa, NULL, NULL));
+    /* a passive SA or one not established cannot drain */
+    struct pair *sb = pair_new();
+    struct ike_sa *copy = import_copy(p, 1, sb);
+    assert_int_equal(ike_sa_drain(copy, &d), IKE_E_STATE);
+    assert_int_equal(ike_sa_drain(NULL, &d), IKE_E_INVALID_ARG);
+    ike_sa_free(copy);
+    pair_free(sb);
+    pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +311,9 @@ int main(void)
         cmocka_unit_test(test_update_and_child_del),
         cmocka_unit_test(test_deactivate),
         cmocka_unit_test(test_deactivate_refused),
+        cmocka_unit_test(test_drain_finishes_rekey),
+        cmocka_unit_test(test_drain_abandoned),
+        cmocka_unit_test(test_drain_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

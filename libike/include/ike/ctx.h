@@ -162,6 +162,9 @@ struct ike_ctx {
      * `cookies` is answered statelessly with N(COOKIE). <ike/cookie.h>. */
     struct ike_cookie_jar *cookies;
     bool require_cookie;
+    /* Emit RESPONSE events (<ike/events.h>): an HA master mirrors its
+     * responder cache. Off, the event sequence is as without it. */
+    bool response_events;
 };
 
 #endif

@@ -33,6 +33,14 @@
  *     IKE_SA_DEL (only for an SA that was established);
  *   RFC 6311 sync (message ID 0, consumes none): MSGID_UPDATE when sent,
  *     when received (before the answer) and when the answer arrives.
+ *
+ * RESPONSE (only with ctx.response_events set, <ike/ctx.h>): the response
+ * an ESTABLISHED SA sends to a peer's request (IKE_AUTH, CREATE_CHILD_SA,
+ * INFORMATIONAL), as its datagram, after that exchange's other events and
+ * before it is sent: the responder cache a standby copy needs to answer
+ * the request's retransmission (ike_sa_mirror_response(), <ike/mirror.h>).
+ * Not for IKE_SA_INIT, an SA an IKE rekey replaced, an RFC 6311 sync
+ * answer or after IKE_SA_DEL. The datagram is ciphertext (no keys).
  */
 #ifndef IKE_EVENTS_H
 #define IKE_EVENTS_H
@@ -52,11 +60,27 @@ enum ike_event_type {
     IKE_EV_MSGID_UPDATE,
     IKE_EV_CHILD_SA_ADD,
     IKE_EV_CHILD_SA_DEL,
+    IKE_EV_RESPONSE,
 };
+
+/* A SHA-256 of the request a cached response answers (libike's
+ * responder cache matches retransmissions by it). */
+#define IKE_RESPONSE_HASH_LEN 32
+/* Largest response datagram (UDP payload). */
+#define IKE_RESPONSE_MAX 65535u
 
 struct ike_ev_msgid {
     uint32_t send_next; /* next request ID we send */
     uint32_t recv_next; /* next request ID we expect */
+};
+
+/* The last response an SA sent: libike sends a response as one datagram
+ * (it does not fragment what it sends, RFC 7383 is receive-only). */
+struct ike_ev_response {
+    uint32_t message_id;     /* of the request it answers */
+    const uint8_t *req_hash; /* IKE_RESPONSE_HASH_LEN octets */
+    const uint8_t *data;     /* the datagram, without a non-ESP marker */
+    size_t len;
 };
 
 struct ike_ev_ike_update { /* the fields that may change */
@@ -75,6 +99,7 @@ struct ike_event {
         struct ike_ev_msgid msgid;                /* MSGID_UPDATE */
         const struct ike_child_export *child_add; /* CHILD_SA_ADD (keys!) */
         uint32_t child_del_spi_in;                /* CHILD_SA_DEL */
+        struct ike_ev_response response;          /* RESPONSE */
     };
 };
 

@@ -13,6 +13,8 @@
  * ike_sa_deactivate() is the reverse of ike_sa_activate() (<ike/sa.h>): the
  * node that hands a virtual cluster over stops driving the SA (no timers, no
  * queued or outstanding exchange) and from then on mirrors the new master.
+ * A graceful handover drains first (ike_sa_drain()): the exchange in flight
+ * is finished here instead of being abandoned.
  */
 #ifndef IKE_MIRROR_H
 #define IKE_MIRROR_H
@@ -55,5 +57,23 @@ IKE_API enum ike_status ike_sa_mirror_child_del(struct ike_sa *sa, uint32_t spi_
  * re-armed by a later ike_sa_activate(). IKE_OK when already passive,
  * IKE_E_STATE unless ESTABLISHED or when an IKE rekey already replaced it. */
 IKE_API enum ike_status ike_sa_deactivate(struct ike_sa *sa, struct ike_diag *diag);
+
+/* Before a graceful handover: the SA starts no exchange of its own any
+ * more. Lifetime and DPD timers are cancelled (the next master's timers,
+ * armed from its copy, decide); tasks queued now or later wait and are
+ * dropped by ike_sa_deactivate(), except one queued while a response is
+ * handled (the Delete of what a rekey replaced: it completes that
+ * exchange). The outstanding request is still retransmitted and its answer
+ * handled; the peer's requests are answered. A new SA made by an IKE rekey
+ * of a draining SA drains too. IKE_OK when already draining, IKE_E_STATE
+ * unless active and ESTABLISHED. */
+IKE_API enum ike_status ike_sa_drain(struct ike_sa *sa, struct ike_diag *diag);
+/* The handover is called off: timers re-armed, waiting tasks start. */
+IKE_API void ike_sa_drain_cancel(struct ike_sa *sa);
+IKE_API bool ike_sa_is_draining(const struct ike_sa *sa);
+/* A request of ours awaits its answer (what a drain waits for): its
+ * message ID and exchange type (either pointer may be NULL). */
+IKE_API bool ike_sa_outstanding(const struct ike_sa *sa, uint32_t *message_id,
+                                uint8_t *exchange);
 
 #endif

@@ -326,13 +326,15 @@ class Cluster(ClusterControl):
 
     initiator: "cluster" (haiked auto-negotiates from the master) or
     "strongswan" (the peer initiates; strongSwan then offers RFC 6311).
+    charon_extra: strongswan.conf's charon keys (e.g. the UML test's plugin
+    list without kernel-libipsec: ESP in the kernel).
     """
 
     def __init__(self, lab, initiator="cluster", ha_extra=None, gw_extra=None, sel_extra=None,
                  swan_child=None, swan_ike=None, token=TOKEN_MS, priorities=None,
                  override=False, log_levels=None, capture=True, extra_gateways=None,
                  extra_psks=None, global_extra=None, loadgen=False,
-                 corosync_totem=COROSYNC_TOTEM):
+                 corosync_totem=COROSYNC_TOTEM, charon_extra=None):
         self.lab = lab
         self.loadgen = loadgen
         self.initiator = initiator
@@ -372,7 +374,8 @@ class Cluster(ClusterControl):
         self.charon = Charon(lab, self.ns["p"], "sun", peer_swanctl(child_extra=swan_child,
                                                                    ike_extra=swan_ike),
                              log_levels={"default": 1, "ike": 1, "chd": 1, "enc": 1, "net": 2,
-                                         "cfg": 1, "knl": 1, "mgr": 0, "job": 0, "lib": 0})
+                                         "cfg": 1, "knl": 1, "mgr": 0, "job": 0, "lib": 0},
+                             charon_extra=charon_extra)
         self.capture = None
         if capture:
             self.capture = Capture(self.ns["p"], "wan0", lab.path("esp.pcapng"), bpf=ESP_BPF,
