@@ -467,9 +467,8 @@ static int hold(struct dp *dp, struct xf_child *x, const struct xf_sel *sel, int
         snprintf(err, errlen, "too many policies");
         return -1;
     }
-    struct xf_pol *pol =
-        pol_acquire(dp, xf_ns_of(dp, x), sel, dir, x->reqid, src, dst, x->in.spi, x->mark,
-                    x->c->passive, err, errlen);
+    struct xf_pol *pol = pol_acquire(dp, xf_ns_of(dp, x), sel, dir, x->reqid, src, dst, x->in.spi,
+                                     x->mark, x->c->passive, err, errlen);
     if (!pol)
         return -1;
     x->pols[x->n_pols++] = pol;
@@ -534,10 +533,15 @@ void xf_policies_remove(struct dp *dp, struct xf_child *x)
     x->n_pols = 0;
 }
 
-int xf_policies_block_out(struct dp *dp, struct xf_child *x, bool block, char *err,
-                          size_t errlen)
+int xf_policies_block_out(struct dp *dp, struct xf_child *x, bool block, char *err, size_t errlen)
 {
     struct xf_priv *p = dp->priv;
+    bool *changed = x->n_pols ? calloc(x->n_pols, sizeof(*changed)) : NULL;
+    if (x->n_pols && !changed) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
     for (size_t i = 0; i < x->n_pols; i++) {
         struct xf_pol *pol = x->pols[i];
         if (pol->dir != XFRM_POLICY_OUT || pol->blocked == block)
@@ -547,19 +551,21 @@ int xf_policies_block_out(struct dp *dp, struct xf_child *x, bool block, char *e
         int r = pol_send(pol->ns->cmd, pol);
         if (r < 0) {
             pol->blocked = !block;
-            pol_error(err, errlen, p, block ? "kernel refused to block the" :
-                                              "kernel refused to open the", pol, x->in.spi, r);
-            /* all or nothing: the ones changed before go back */
-            for (size_t j = 0; j < i; j++) {
-                struct xf_pol *q = x->pols[j];
-                if (q->dir != XFRM_POLICY_OUT || q->blocked != block)
-                    continue;
-                q->blocked = !block;
-                xf_cmd_begin(p);
-                (void)pol_send(q->ns->cmd, q);
-            }
-            return -1;
+            pol_error(err, errlen, p,
+                      block ? "kernel refused to block the" : "kernel refused to open the", pol,
+                      x->in.spi, r);
+            rc = -1;
+            break;
         }
+        changed[i] = true;
     }
-    return 0;
+    /* all or nothing: what this call changed goes back */
+    for (size_t j = 0; rc < 0 && j < x->n_pols; j++)
+        if (changed[j]) {
+            x->pols[j]->blocked = !block;
+            xf_cmd_begin(p);
+            (void)pol_send(x->pols[j]->ns->cmd, x->pols[j]);
+        }
+    free(changed);
+    return rc;
 }

@@ -175,8 +175,8 @@ int xf_sa_build(const struct xf_sa_params *p, struct xfrmnl_sa **out, char *err,
 
 /* One NEWSA request: 0, the libnl error (< 0), or 1 when p could not be
  * built (err set). */
-static int send_add(struct xf_priv *xp, struct nl_sock *sk, const struct xf_sa_params *p,
-                    char *err, size_t errlen)
+static int send_add(struct xf_priv *xp, struct nl_sock *sk, const struct xf_sa_params *p, char *err,
+                    size_t errlen)
 {
     xf_cmd_begin(xp);
     struct xfrmnl_sa *sa;

@@ -126,6 +126,87 @@ static void test_policies_shared(void **state)
     kdp_close(&k);
 }
 
+struct out_actions {
+    int blocked, allowed;
+};
+
+static int count_out_action(struct nl_msg *msg, void *arg)
+{
+    struct out_actions *o = arg;
+    struct nlmsghdr *h = nlmsg_hdr(msg);
+    const struct xfrm_userpolicy_info *pi = nlmsg_data(h);
+    if (h->nlmsg_type == XFRM_MSG_NEWPOLICY && pi->dir == XFRM_POLICY_OUT) {
+        if (pi->action == XFRM_POLICY_BLOCK)
+            o->blocked++;
+        else
+            o->allowed++;
+    }
+    return NL_OK;
+}
+
+/* The actions of the out policies in this namespace's kernel. */
+static struct out_actions out_actions(void)
+{
+    struct out_actions o = {0};
+    struct nl_sock *sk = nl_socket_alloc();
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
+    struct xfrm_userpolicy_id none;
+    memset(&none, 0, sizeof(none));
+    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
+    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_out_action, &o);
+    assert_true(nl_recvmsgs_default(sk) >= 0);
+    nl_socket_free(sk);
+    return o;
+}
+
+#define ASSERT_OUT(b, a)                                                                           \
+    do {                                                                                           \
+        struct out_actions o_ = out_actions();                                                     \
+        assert_int_equal(o_.blocked, (b));                                                         \
+        assert_int_equal(o_.allowed, (a));                                                         \
+    } while (0)
+
+/* An HA standby's copy (dp_child.passive): its out policies block, so the
+ * kernel never encrypts on it (its sequence numbers trail the master's);
+ * the takeover opens them (set_passive), a release blocks them again; in
+ * and fwd never change. Shared with a rekey's pair: one switch for both. */
+static void test_policies_blocked_while_passive(void **state)
+{
+    (void)state;
+    struct kdp k;
+    kdp_open(&k);
+    struct dp *dp = &k.dp;
+    struct dp_child c1, c2;
+    struct xf_child x1, x2;
+    fake_child(&c1, &x1, 0x121, 2); /* two remote subnets: two out policies */
+    c1.passive = true;
+    assert_int_equal(xf_policies_install(dp, &x1, k.err, sizeof(k.err)), 0);
+    assert_policies(6);
+    ASSERT_OUT(2, 0);
+    fake_child(&c2, &x2, 0x122, 2); /* the standby mirrors a rekey */
+    c2.passive = true;
+    assert_int_equal(xf_policies_install(dp, &x2, k.err, sizeof(k.err)), 0);
+    assert_policies(6);
+    ASSERT_OUT(2, 0);
+    assert_int_equal(dp->ops->set_passive(dp, &c1, false), 0); /* takeover */
+    ASSERT_OUT(0, 2);
+    assert_int_equal(dp->ops->set_passive(dp, &c2, false), 0); /* shared: no change */
+    ASSERT_OUT(0, 2);
+    assert_int_equal(dp->ops->set_passive(dp, &c1, true), 0); /* release */
+    ASSERT_OUT(2, 0);
+    assert_policies(6);
+    xf_policies_remove(dp, &x1);
+    xf_policies_remove(dp, &x2);
+    assert_policies(0);
+    /* a master's own pair: open from the start */
+    fake_child(&c1, &x1, 0x123, 1);
+    assert_int_equal(xf_policies_install(dp, &x1, k.err, sizeof(k.err)), 0);
+    ASSERT_OUT(0, 1);
+    xf_policies_remove(dp, &x1);
+    kdp_close(&k);
+}
+
 static void test_install(void **state)
 {
     (void)state;
@@ -282,6 +363,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policies_shared),
+        cmocka_unit_test(test_policies_blocked_while_passive),
         cmocka_unit_test(test_install),
         cmocka_unit_test(test_install_v6),
         cmocka_unit_test(test_leftover_replaced),
