@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <ike/const.h>
+#include <ike/events.h>
 #include <ike/export.h>
 
 #include "hasync_export.h"
@@ -43,6 +44,7 @@ const char *hasync_body_name(Hasync__Envelope__BodyCase body)
     case HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK: return "snapshot_chunk";
     case HASYNC__ENVELOPE__BODY_SNAPSHOT_DONE: return "snapshot_done";
     case HASYNC__ENVELOPE__BODY_ROLE: return "role";
+    case HASYNC__ENVELOPE__BODY_IKE_RESPONSE: return "ike_response";
     default: return "none";
     }
 }
@@ -122,15 +124,34 @@ static bool addr_ok(const Hasync__Addr *a)
     return !a || (a->has_ip && (a->ip.len == 4 || a->ip.len == 16) && a->port <= 65535);
 }
 
+static enum hasync_drop check_response(const Hasync__IkeResponse *m, char *err, size_t errlen)
+{
+    if (!spi_ok(m->has_spi_i, m->spi_i) || !spi_ok(m->has_spi_r, m->spi_r) || !m->has_message_id ||
+        !m->has_request_hash || m->request_hash.len != IKE_RESPONSE_HASH_LEN || !m->has_datagram ||
+        m->datagram.len < IKE_HDR_LEN || m->datagram.len > IKE_RESPONSE_MAX)
+        return bad(HASYNC_DROP_INVALID, err, errlen,
+                   "ike_response: SPIs, ID, hash or datagram (%zu octets) missing or bad",
+                   m->has_datagram ? m->datagram.len : 0);
+    return HASYNC_OK;
+}
+
 /* Checked through the conversion to libike's struct, then wiped: it may
- * hold keys. */
+ * hold keys. A snapshot's responder cache must be the SA's own. */
 static enum hasync_drop check_ike_add(const Hasync__IkeSaAdd *m, char *err, size_t errlen)
 {
     struct ike_sa_export ex;
     int rc = hasync_ike_from_msg(m, &ex, err, errlen);
+    enum hasync_drop why = rc == 0 ? HASYNC_OK : HASYNC_DROP_INVALID;
 
+    if (why == HASYNC_OK && m->last_response) {
+        why = check_response(m->last_response, err, errlen);
+        if (why == HASYNC_OK && (memcmp(m->last_response->spi_i.data, ex.spi_i, IKE_SPI_LEN) ||
+                                 memcmp(m->last_response->spi_r.data, ex.spi_r, IKE_SPI_LEN)))
+            why = bad(HASYNC_DROP_INVALID, err, errlen,
+                      "ike_sa_add: last_response of another IKE SA");
+    }
     ike_export_wipe(&ex, sizeof(ex));
-    return rc == 0 ? HASYNC_OK : HASYNC_DROP_INVALID;
+    return why;
 }
 
 static enum hasync_drop check_child_add(const Hasync__ChildSaAdd *m, char *err, size_t errlen)
@@ -197,6 +218,7 @@ static enum hasync_drop check_body(const Hasync__Envelope *e, char *err, size_t 
             return bad(HASYNC_DROP_INVALID, err, errlen, "msgid_update: SPIs or IDs missing");
         return HASYNC_OK;
     case HASYNC__ENVELOPE__BODY_ESP_SEQ_UPDATE: return check_esp(e->esp_seq_update, err, errlen);
+    case HASYNC__ENVELOPE__BODY_IKE_RESPONSE: return check_response(e->ike_response, err, errlen);
     case HASYNC__ENVELOPE__BODY_ACK:
         if (!e->ack->has_to_node || !e->ack->has_to_pid || !e->ack->has_seq || e->ack->seq == 0)
             return bad(HASYNC_DROP_INVALID, err, errlen, "ack: target or seq missing");

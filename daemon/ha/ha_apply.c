@@ -103,6 +103,31 @@ static void import_error(struct ha *ha, const struct gateway *gw, const char *wh
     hlog_write(&ha->d->log, HLOG_SYNC, IKE_LOG_WARN, &who, "HA %s not mirrored: %s", what, why);
 }
 
+/* ---- responder cache ------------------------------------------------------ */
+
+/* The master's response to the peer's request, into the copy's responder
+ * cache (a live IkeResponse or a snapshot's last_response). -1: refused
+ * (the caller logs and counts). */
+static int mirror_response(struct gw_sa *gs, const Hasync__IkeResponse *m, struct ike_diag *diag)
+{
+    struct ike_ev_response r = {
+        .message_id = m->message_id,
+        .req_hash = m->request_hash.data,
+        .data = m->datagram.data,
+        .len = m->datagram.len,
+    };
+    return ike_sa_mirror_response(gs->sa, &r, diag) == IKE_OK ? 0 : -1;
+}
+
+/* A snapshot's SA with its responder cache: a refusal costs only the
+ * answer to one retransmission, the SA stays. */
+static void import_response(struct ha *ha, struct gw_sa *gs, const Hasync__IkeSaAdd *m)
+{
+    struct ike_diag diag = {0};
+    if (gs && m->last_response && mirror_response(gs, m->last_response, &diag) < 0)
+        import_error(ha, gs->gw, "IKE response", diag.reason);
+}
+
 /* ---- IKE SA add (live or snapshot) ------------------------------------------ */
 
 /* IKE rekey: the CHILD SAs of old now belong to gs (libike's copies and the
@@ -252,7 +277,9 @@ int ha_apply_ike_add(struct ha *ha, struct ha_vc *vc, const Hasync__IkeSaAdd *m,
         }
         gw_sa_destroy(dup); /* a snapshot refreshes what the stream built */
     }
-    rc = import_ike(ha, vc, gw, v, &ex, how, s) ? 0 : -1;
+    struct gw_sa *gs = import_ike(ha, vc, gw, v, &ex, how, s);
+    import_response(ha, gs, m);
+    rc = gs ? 0 : -1;
 out:
     ike_export_wipe(&ex, sizeof(ex));
     return rc;
@@ -295,6 +322,7 @@ int ha_merge_ike(struct ha *ha, struct ha_vc *vc, const Hasync__IkeSaAdd *m, str
         gw_sa_destroy(ours);
     }
     struct gw_sa *gs = import_ike(ha, vc, gw, v, &ex, "merge", s);
+    import_response(ha, gs, m);
     if (gs) {
         *out = gs->sa;
         rc = 0;
@@ -470,6 +498,22 @@ static void apply_msgid(struct ha *ha, struct ha_vc *vc, const Hasync__Envelope 
     ha_mirror(ha)->applied++;
 }
 
+static void apply_response(struct ha *ha, struct ha_vc *vc, const Hasync__Envelope *env)
+{
+    const Hasync__IkeResponse *m = env->ike_response;
+    struct gw_sa *gs = passive_sa(ha, env, vc, &m->spi_i, &m->spi_r);
+    if (!gs)
+        return;
+    struct ike_diag diag = {0};
+    if (mirror_response(gs, m, &diag) < 0) {
+        ha_drop(ha, env, "%s", diag.reason);
+        return;
+    }
+    ha_log(ha, IKE_LOG_DEBUG, gs, "HA IKE response to request %" PRIu32 " (%zu octets) cached",
+           m->message_id, m->datagram.len);
+    ha_mirror(ha)->applied++;
+}
+
 static void apply_ike_del(struct ha *ha, struct ha_vc *vc, const Hasync__Envelope *env)
 {
     const Hasync__IkeSaDel *m = env->ike_sa_del;
@@ -534,6 +578,7 @@ void ha_apply(struct ha *ha, const Hasync__Envelope *env)
         break;
     case HASYNC__ENVELOPE__BODY_IKE_SA_UPDATE: apply_update(ha, vc, env); return;
     case HASYNC__ENVELOPE__BODY_MSGID_UPDATE: apply_msgid(ha, vc, env); return;
+    case HASYNC__ENVELOPE__BODY_IKE_RESPONSE: apply_response(ha, vc, env); return;
     case HASYNC__ENVELOPE__BODY_IKE_SA_DEL: apply_ike_del(ha, vc, env); return;
     case HASYNC__ENVELOPE__BODY_CHILD_SA_DEL: apply_child_del(ha, vc, env); return;
     default: ha_drop(ha, env, "not a live sync body"); return;

@@ -258,6 +258,7 @@ struct chunk {
     struct ike_sa_export ike_ex[CHUNK_IKE_MAX];
     struct hasync_ike_msg ike_msg[CHUNK_IKE_MAX];
     Hasync__IkeSaAdd *ike[CHUNK_IKE_MAX];
+    Hasync__IkeResponse ike_resp[CHUNK_IKE_MAX]; /* points into the SA until packed */
     struct ike_child_export child_ex[CHUNK_CHILD_MAX];
     struct hasync_child_msg child_msg[CHUNK_CHILD_MAX];
     Hasync__ChildSaAdd *child[CHUNK_CHILD_MAX];
@@ -332,6 +333,22 @@ static void add_sa(struct chunk *k, struct gw_sa *gs)
     hasync_ike_to_msg(ex, im);
     im->m.has_vdom = true;
     im->m.vdom = gs->gw->vdom;
+    /* The responder cache: after a takeover the peer's retransmission of
+     * the request answered last gets its answer. */
+    struct ike_ev_response r;
+    if (ike_sa_last_response(gs->sa, &r)) {
+        Hasync__IkeResponse *rm = &k->ike_resp[k->n_ike];
+        hasync__ike_response__init(rm);
+        rm->has_spi_i = rm->has_spi_r = rm->has_message_id = true;
+        rm->has_request_hash = rm->has_datagram = true;
+        rm->spi_i = (ProtobufCBinaryData){IKE_SPI_LEN, ex->spi_i};
+        rm->spi_r = (ProtobufCBinaryData){IKE_SPI_LEN, ex->spi_r};
+        rm->message_id = r.message_id;
+        rm->request_hash =
+            (ProtobufCBinaryData){IKE_RESPONSE_HASH_LEN, (uint8_t *)(uintptr_t)r.req_hash};
+        rm->datagram = (ProtobufCBinaryData){r.len, (uint8_t *)(uintptr_t)r.data};
+        im->m.last_response = rm;
+    }
     k->ike[k->n_ike++] = &im->m;
     k->bytes += hasync__ike_sa_add__get_packed_size(&im->m) + 8;
     k->total_ike++;

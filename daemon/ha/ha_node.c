@@ -165,6 +165,7 @@ void ha_node_deliver(void *arg, const Hasync__Envelope *env)
     case HASYNC__ENVELOPE__BODY_CHILD_SA_ADD:
     case HASYNC__ENVELOPE__BODY_CHILD_SA_DEL:
     case HASYNC__ENVELOPE__BODY_MSGID_UPDATE:
+    case HASYNC__ENVELOPE__BODY_IKE_RESPONSE:
     case HASYNC__ENVELOPE__BODY_ESP_SEQ_UPDATE: ha_apply(ha, env); break;
     case HASYNC__ENVELOPE__BODY_BULK_REQUEST:
     case HASYNC__ENVELOPE__BODY_SNAPSHOT_CHUNK:
@@ -339,6 +340,7 @@ int ha_start(struct daemon *d, char *err, size_t errlen)
         return -1;
     }
     daemon_set_observer(d, ha_stream_event, ha);
+    d->ike_ctx.response_events = true; /* the responder cache is mirrored too */
     d->dp.counter_event = on_counters;
     d->dp.counter_event_arg = d;
     d->dp.counter_event_packets = hc->seq_sync_packets;
@@ -357,6 +359,7 @@ void ha_stop(struct daemon *d)
         return;
     if (d->observer == ha_stream_event)
         daemon_set_observer(d, NULL, NULL);
+    d->ike_ctx.response_events = false;
     if (d->dp.counter_event == on_counters) {
         d->dp.counter_event = NULL;
         d->dp.counter_event_arg = NULL;

@@ -3,6 +3,7 @@
  * sends, arms a timer or calls the context back: a passive SA is data. */
 #include <ike/mirror.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -77,6 +78,61 @@ enum ike_status ike_sa_mirror_child_del(struct ike_sa *sa, uint32_t spi_in, stru
     sa->n_children--;
     OPENSSL_cleanse(&sa->children[sa->n_children], sizeof(*c)); /* keys */
     return IKE_OK;
+}
+
+/* The header of a response datagram of sa to request msgid (RFC 7296
+ * §3.1: SPIs, then next payload, version, exchange, flags, message ID). */
+static bool response_hdr_ok(const struct ike_sa *sa, const uint8_t *d, uint32_t msgid)
+{
+    uint32_t id = (uint32_t)d[20] << 24 | (uint32_t)d[21] << 16 | (uint32_t)d[22] << 8 | d[23];
+    return !memcmp(d, sa->spi_i, IKE_SPI_LEN) && !memcmp(d + 8, sa->spi_r, IKE_SPI_LEN) &&
+           (d[19] & IKE_FLAG_RESPONSE) && id == msgid;
+}
+
+enum ike_status ike_sa_mirror_response(struct ike_sa *sa, const struct ike_ev_response *r,
+                                       struct ike_diag *diag)
+{
+    enum ike_status st = need_passive(sa, "mirror response", diag);
+    if (st != IKE_OK)
+        return st;
+    if (!r || !r->data || !r->req_hash || r->len < IKE_HDR_LEN || r->len > IKE_RESPONSE_MAX)
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG, "mirror response: %zu octets",
+                             r && r->data ? r->len : 0);
+    if (sa->recv_next == 0 || r->message_id != sa->recv_next - 1)
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG,
+                             "mirror response: to request %u, but the copy expects %u next",
+                             r->message_id, sa->recv_next);
+    if (!response_hdr_ok(sa, r->data, r->message_id))
+        return ike_diag_fail(diag, IKE_E_INVALID_ARG,
+                             "mirror response: not a response of this SA to request %u",
+                             r->message_id);
+    uint8_t *buf = malloc(r->len);
+    if (!buf)
+        return ike_diag_fail(diag, IKE_E_NOMEM, "mirror response: %zu octets", r->len);
+    memcpy(buf, r->data, r->len);
+    if (sa->cache.buf)
+        ike_msg_free_buf(sa->cache.buf, sa->cache.len);
+    sa->cache.valid = true;
+    sa->cache.message_id = r->message_id;
+    sa->cache.buf = buf;
+    sa->cache.len = r->len;
+    memcpy(sa->cache.req_hash, r->req_hash, IKE_SA_HASH_LEN);
+    return IKE_OK;
+}
+
+bool ike_sa_last_response(const struct ike_sa *sa, struct ike_ev_response *out)
+{
+    /* only the answer to the last request taken is ever resent */
+    if (!sa || !out || !sa->cache.valid || !sa->cache.buf ||
+        sa->state != IKE_SA_STATE_ESTABLISHED || sa->cache.message_id + 1 != sa->recv_next)
+        return false;
+    *out = (struct ike_ev_response){
+        .message_id = sa->cache.message_id,
+        .req_hash = sa->cache.req_hash,
+        .data = sa->cache.buf,
+        .len = sa->cache.len,
+    };
+    return true;
 }
 
 enum ike_status ike_sa_deactivate(struct ike_sa *sa, struct ike_diag *diag)

@@ -381,8 +381,9 @@ static size_t wire_bodies(uint32_t node, Hasync__Envelope__BodyCase *out, size_t
 
 /* ---- tests ---------------------------------------------------------------- */
 
-/* The tunnel A<->M came up: M streamed IKE SA add then CHILD SA add (the
- * IKE_AUTH request's message-ID update precedes the SA: not mirrored), held
+/* The tunnel A<->M came up: M streamed IKE SA add, CHILD SA add and its
+ * IKE_AUTH response (the IKE_AUTH request's message-ID update precedes the
+ * SA: not mirrored), held
  * its IKE_AUTH response for S's ack, and S holds a passive SA with M's SPIs,
  * keys and message IDs, findable by SPI, with the CHILD SA installed. */
 static void test_established_mirrored(void **state)
@@ -391,9 +392,10 @@ static void test_established_mirrored(void **state)
     SKIP_IF_NO_NETNS(c);
     Hasync__Envelope__BodyCase b[16];
     size_t n = wire_bodies(c->node_m, b, 16);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_int_equal(b[0], HASYNC__ENVELOPE__BODY_IKE_SA_ADD);
     assert_int_equal(b[1], HASYNC__ENVELOPE__BODY_CHILD_SA_ADD);
+    assert_int_equal(b[2], HASYNC__ENVELOPE__BODY_IKE_RESPONSE); /* IKE_AUTH's, for S's cache */
     assert_int_equal(c->m.ha->stats.sent[HASYNC__ENVELOPE__BODY_IKE_SA_ADD], 1);
     assert_int_equal(c->s.ha->stats.received[HASYNC__ENVELOPE__BODY_CHILD_SA_ADD], 1);
     assert_int_equal(c->m.ha->stats.held_datagrams, 1); /* the IKE_AUTH response */

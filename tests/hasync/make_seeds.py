@@ -55,6 +55,9 @@ CHILD_ADD = (f_varint(1, 1) + f_bytes(2, SPI_I) + f_bytes(3, SPI_R) + f_bytes(4,
              f_bytes(18, TS4) + f_varint(19, 1000) + f_varint(20, 2000))
 SPIS = f_bytes(1, SPI_I) + f_bytes(2, SPI_R)
 ESP = f_varint(1, 0xC0FFEE01) + f_varint(2, 1 << 33) + f_varint(3, 77)
+# an INFORMATIONAL response 1 of the SA: header (28) + an empty SK-ish body
+RESP_DGRAM = SPI_I + SPI_R + bytes([46, 0x20, 37, 0x20, 0, 0, 0, 1, 0, 0, 0, 60]) + bytes(32)
+IKE_RESP = SPIS + f_varint(3, 1) + f_bytes(4, bytes(range(32))) + f_bytes(5, RESP_DGRAM)
 
 SEEDS = {
     "ike_sa_add": envelope(1, 10, IKE_ADD),
@@ -69,6 +72,9 @@ SEEDS = {
     "snapshot_chunk": envelope(9, 19, f_varint(1, 1) + f_bytes(2, IKE_ADD) +
                                f_bytes(3, CHILD_ADD) + f_bytes(4, ESP)),
     "snapshot_done": envelope(10, 20, f_varint(1, 1) + f_varint(2, 1) + f_varint(3, 1)),
+    "ike_response": envelope(13, 22, IKE_RESP),
+    "snapshot_chunk_response": envelope(14, 19, f_varint(1, 1) +
+                                        f_bytes(2, IKE_ADD + f_bytes(35, IKE_RESP))),
     "role": envelope(11, 21, f_varint(1, 2) + f_varint(2, 200) + f_bytes(5, b"node-a")),
     "unknown_field": envelope(6, 15, SPIS + f_varint(3, 2) + f_varint(4, 1)) +
     f_varint(99, 42),

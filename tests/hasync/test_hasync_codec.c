@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <ike/const.h>
+#include <ike/events.h>
 
 #include "hasync_codec.h"
 #include "hasync_export.h"
@@ -639,6 +640,84 @@ static void test_unknown_fields_accepted(void **state)
     free(full);
 }
 
+/* IkeResponse, live and in a snapshot's IkeSaAdd: bounded, its SA's own. */
+static void response(Hasync__IkeResponse *r, const uint8_t *spi_i, const uint8_t *spi_r,
+                     uint8_t *hash, uint8_t *dgram, size_t len)
+{
+    hasync__ike_response__init(r);
+    r->has_spi_i = r->has_spi_r = r->has_message_id = r->has_request_hash = true;
+    r->has_datagram = true;
+    r->spi_i = (ProtobufCBinaryData){IKE_SPI_LEN, (uint8_t *)(uintptr_t)spi_i};
+    r->spi_r = (ProtobufCBinaryData){IKE_SPI_LEN, (uint8_t *)(uintptr_t)spi_r};
+    r->message_id = 7;
+    r->request_hash = (ProtobufCBinaryData){IKE_RESPONSE_HASH_LEN, hash};
+    r->datagram = (ProtobufCBinaryData){len, dgram};
+}
+
+static void test_ike_response(void **state)
+{
+    static uint8_t big[IKE_RESPONSE_MAX + 1];
+    uint8_t hash[IKE_RESPONSE_HASH_LEN];
+    Hasync__IkeResponse r;
+    Hasync__Envelope e, *out;
+
+    (void)state;
+    fill(hash, sizeof(hash), 0x40);
+    fill(big, 300, 0x11);
+    response(&r, SPI_I, SPI_R, hash, big, 300);
+    envelope(&e, 4);
+    e.body_case = HASYNC__ENVELOPE__BODY_IKE_RESPONSE;
+    e.ike_response = &r;
+    out = round_trip(&e);
+    assert_int_equal(out->ike_response->message_id, 7);
+    assert_int_equal(out->ike_response->datagram.len, 300);
+    assert_memory_equal(out->ike_response->datagram.data, big, 300);
+    assert_memory_equal(out->ike_response->request_hash.data, hash, sizeof(hash));
+    hasync_codec_free(out);
+    assert_string_equal(hasync_body_name(HASYNC__ENVELOPE__BODY_IKE_RESPONSE), "ike_response");
+
+    r.datagram.len = IKE_HDR_LEN - 1;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.datagram.len = IKE_RESPONSE_MAX + 1;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.datagram.len = IKE_RESPONSE_MAX;
+    assert_int_equal(verdict(&e), HASYNC_OK);
+    r.datagram.len = 300;
+    r.request_hash.len = IKE_RESPONSE_HASH_LEN - 1;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.request_hash.len = IKE_RESPONSE_HASH_LEN;
+    r.has_message_id = false;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.has_message_id = true;
+    r.spi_r.len = 4;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.spi_r.len = IKE_SPI_LEN;
+    r.has_datagram = false;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.has_datagram = true;
+
+    /* a snapshot's SA carries its own cache, never another SA's */
+    struct ike_sa_export ex;
+    struct hasync_ike_msg m;
+    make_ike(&ex);
+    hasync_ike_to_msg(&ex, &m);
+    response(&r, ex.spi_i, ex.spi_r, hash, big, 300);
+    m.m.last_response = &r;
+    envelope(&e, 5);
+    e.body_case = HASYNC__ENVELOPE__BODY_IKE_SA_ADD;
+    e.ike_sa_add = &m.m;
+    out = round_trip(&e);
+    assert_non_null(out->ike_sa_add->last_response);
+    assert_int_equal(out->ike_sa_add->last_response->datagram.len, 300);
+    hasync_codec_free(out);
+    r.spi_i = (ProtobufCBinaryData){IKE_SPI_LEN, SPI_I};
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    r.spi_i = (ProtobufCBinaryData){IKE_SPI_LEN, ex.spi_i};
+    r.datagram.len = 3;
+    assert_int_equal(verdict(&e), HASYNC_DROP_INVALID);
+    ike_export_wipe(&ex, sizeof(ex));
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -656,7 +735,7 @@ int main(void)
         cmocka_unit_test(test_envelope_checks), cmocka_unit_test(test_invalid_sa_fields),
         cmocka_unit_test(test_chunk_limit),     cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage),         cmocka_unit_test(test_unknown_fields_accepted),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),           cmocka_unit_test(test_ike_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -470,6 +470,71 @@ def test_graceful_failover_drains_child_rekey(ha):
     print(f"\nHA graceful failover with a CHILD rekey outstanding: drain {lf.get('drain_ms')} ms")
 
 
+def ha_messages(cl, node, body):
+    """(sent, received, dropped) of one sync body type from `hactl ha stats`."""
+    for m in cl.hactl(node, "ha", "stats").get("messages", []):
+        if m.get("type") == body:
+            return m.get("sent", 0), m.get("received", 0), m.get("dropped", 0)
+    return 0, 0, 0
+
+
+def test_lost_child_rekey_response_answered_by_new_master(ha):
+    """strongSwan's CHILD rekey: A answers, nft drops the answer before
+    strongSwan, A is killed (-9). strongSwan retransmits its request to the
+    VIP, now B's: B answers it from the responder cache A mirrored (the same
+    response), the rekey completes on the same IKE SA, no new IKE_SA_INIT.
+    Before the responder cache was mirrored, B dropped the retransmissions
+    (message ID already taken) and strongSwan renegotiated in the end.
+    A cluster-initiated tunnel (no RFC 6311): with it, strongSwan answers the
+    takeover's MESSAGE_ID_SYNC by dropping its outstanding request's
+    retransmissions (seen with 5.9: no retransmit in 30 s), so nothing would
+    reach B to answer."""
+    cl = ha(initiator="cluster")
+    ike, _ = wait_mirrored(cl, cl.a, cl.b)
+    child0 = cl.swan_child()["spi-in"]
+    got0 = ha_messages(cl, cl.b, "ike_response")[1]
+    p = cl.ns["p"]
+    path = cl.lab.path("drop-ike-resp.nft")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("table inet hkresp {\n chain in { type filter hook input priority -300;\n"
+                "  udp dport 500 counter drop; udp dport 4500 @th,64,32 0 counter drop; }\n}\n")
+    p.exec("nft", "-f", path)
+    try:
+        cl.charon.rekey_child(C.CHILD)
+
+        # A answered (the response left A once B acknowledged that it holds
+        # it), and strongSwan's input dropped it
+        def dropped():
+            out = p.exec("nft", "list", "table", "inet", "hkresp").stdout
+            return sum(int(n) for n in re.findall(r"packets (\d+)", out))
+        wait_for(lambda: dropped() > 0, 5, "A's response dropped before strongSwan")
+        t_fail = cl.a.haiked.kill9()
+        wait_takeover(cl, cl.b, t_fail, "haiked")
+    finally:
+        p.exec("nft", "delete", "table", "inet", "hkresp")
+    # strongSwan's retransmission (4 s after its request) reaches B
+    wait_for(lambda: (cl.swan_child() or {}).get("spi-in") not in (None, child0), 30,
+             "strongSwan's CHILD rekey answered by B")
+    log = cl.charon.log()
+    rtx = re.search(r"retransmit 1 of request with message ID (\d+)", log)
+    assert rtx, "strongSwan did not retransmit: the response was not lost"
+    # answered from the VIP, NAT-T port (the new master's socket), as a
+    # response to that very request
+    after = log[rtx.end():]
+    vip = re.escape(C.WAN_VIP)
+    assert re.search(rf"received packet: from {vip}\[4500\]", after), after[-2000:]
+    assert re.search(rf"parsed CREATE_CHILD_SA response {rtx[1]} ", after), after[-2000:]
+    assert (cl.swan_ike()["initiator-spi"], cl.swan_ike()["responder-spi"]) == ike
+    assert C.swan_negotiations(cl.charon) == 1, "strongSwan renegotiated the IKE SA"
+    _sent, got, refused = ha_messages(cl, cl.b, "ike_response")
+    assert got > got0 and refused == 0, (got0, got, refused)
+    # B holds exactly strongSwan's CHILD SA (the old one deleted by strongSwan)
+    _spi_i, _spi_r, swan_in, swan_out = cl.swan_spis()
+    wait_for(lambda: cl.node_sas(cl.b)[1] == {(swan_out, swan_in)}, 10,
+             "B to hold strongSwan's new CHILD SA only")
+    ping_ok(cl)
+
+
 # ---- 6. standby restart: bulk sync -----------------------------------------------------------------
 
 def test_standby_restart_bulk_sync_then_failover(ha):

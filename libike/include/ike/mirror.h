@@ -50,6 +50,26 @@ IKE_API enum ike_status ike_sa_mirror_update(struct ike_sa *sa, const struct ike
 IKE_API enum ike_status ike_sa_mirror_child_del(struct ike_sa *sa, uint32_t spi_in,
                                                 struct ike_diag *diag);
 
+/* The response the master sent to the peer's request r->message_id (a
+ * RESPONSE event): stored as the copy's responder cache exactly as if the
+ * copy had sent it, so once activated it answers that request's
+ * retransmission with these bytes (RFC 7296 §2.1), from the addresses the
+ * retransmission arrived on. r->message_id must be the copy's receive ID
+ * minus one (its MSGID_UPDATE comes first; the cache answers only that
+ * request), and the datagram an IKE response of this SA with that ID
+ * (IKE_HDR_LEN..IKE_RESPONSE_MAX octets): IKE_E_INVALID_ARG otherwise,
+ * the copy left as it was. */
+IKE_API enum ike_status ike_sa_mirror_response(struct ike_sa *sa, const struct ike_ev_response *r,
+                                               struct ike_diag *diag);
+
+/* The SA's responder cache (the last response it sent, or one mirrored):
+ * false when there is none, the SA is not ESTABLISHED, or its receive ID
+ * moved on without a response (mirrored IDs, an RFC 6311 sync): it would
+ * answer nothing. The pointers in
+ * *out point into sa: valid until it answers another request or is freed.
+ * For a bulk sync: a snapshot carries it with the SA. */
+IKE_API bool ike_sa_last_response(const struct ike_sa *sa, struct ike_ev_response *out);
+
 /* An active ESTABLISHED SA becomes passive: every timer cancelled
  * (retransmission, DPD, lifetimes), queued exchanges dropped, an
  * outstanding request abandoned (its message ID stays consumed: the
