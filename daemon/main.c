@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "cleanup.h"
 #include "config/config.h"
 #include "ctl/ctl_server.h"
 #include "daemon.h"
@@ -25,6 +26,7 @@ struct options {
     const char *check;
     const char *pidfile;
     bool foreground;
+    bool cleanup;
 };
 
 static void usage(FILE *f)
@@ -32,11 +34,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: haiked [--config FILE] [--foreground] [--pidfile FILE]\n"
             "       haiked --check-config FILE\n"
+            "       haiked --cleanup [--config FILE] [--pidfile FILE]\n"
             "       haiked --version\n"
             "  --config FILE        configuration (default " CFG_DEFAULT_PATH ")\n"
             "  --foreground, -f     stay in the foreground, log to stderr\n"
             "  --pidfile FILE       write the daemon's PID there\n"
-            "  --check-config FILE  print every error as file:line: reason and exit\n");
+            "  --check-config FILE  print every error as file:line: reason and exit\n"
+            "  --cleanup            remove what a dead haiked left (VIPs, kernel XFRM states,\n"
+            "                       policies, routes, VTI devices); refused while it runs\n");
 }
 
 /* 0: run; 1: exit 0 (done); -1: exit 2 (usage). */
@@ -46,6 +51,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"config", required_argument, NULL, 'c'},   {"foreground", no_argument, NULL, 'f'},
         {"check-config", required_argument, NULL, 'C'}, {"version", no_argument, NULL, 'V'},
         {"pidfile", required_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
+        {"cleanup", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     o->config = CFG_DEFAULT_PATH;
     int c;
@@ -55,6 +61,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'f': o->foreground = true; break;
         case 'C': o->check = optarg; break;
         case 'p': o->pidfile = optarg; break;
+        case 'K': o->cleanup = true; break;
         case 'V': printf("haiked %s\n", HAIKED_VERSION); return 1;
         case 'h': usage(stdout); return 1;
         default: usage(stderr); return -1;
@@ -197,6 +204,8 @@ int main(int argc, char **argv)
         return r > 0 ? 0 : 2;
     if (o.check)
         return cfg_check_main(o.check, stdout, stderr);
+    if (o.cleanup)
+        return cleanup_main(o.config, o.pidfile, stdout, stderr);
     /* A peer closing a socket must not kill us. */
     signal(SIGPIPE, SIG_IGN);
     return run(&o);

@@ -238,9 +238,10 @@ static uint32_t reqid_for(struct dp *dp, const struct dp_child *c, const struct 
     for (struct xf_child *o = p->tun_index[tunnel_hash(c)]; o; o = o->tun_next)
         if (o->ns == ns && same_tunnel(o->c, c))
             return o->reqid;
-    if (++p->next_reqid == 0)
+    /* In haiked's range (dp_xfrm.h), wrapping inside it. */
+    if (++p->next_reqid > XF_REQID_SPAN)
         p->next_reqid = 1;
-    return p->next_reqid;
+    return XF_REQID_BASE + p->next_reqid;
 }
 
 static void state_params(struct dp *dp, const struct xf_child *x, const struct xf_dir *d,

@@ -12,6 +12,7 @@
  *   dp_xfrm_netns.c   the netlink sockets of each network namespace (VDOMs)
  *   dp_xfrm_vti.c     route-based gateways: a VTI device each, marks on the policies
  *   dp_xfrm_leftover.c states a killed predecessor left: replaced when the same SA
+ *   dp_xfrm_cleanup.c  haiked --cleanup: what a dead haiked left (dp_xfrm_cleanup.h)
  */
 #ifndef HAIKED_DP_XFRM_H
 #define HAIKED_DP_XFRM_H
@@ -32,6 +33,25 @@ struct xfrmnl_sa;
 struct xfrmnl_sp;
 struct xf_ns; /* dp_xfrm_netns.h */
 struct xf_vti; /* dp_xfrm_vti.h */
+
+/* ---- what marks the kernel objects as haiked's ------------------------------ */
+
+/* Reqids of our states and policy templates: XF_REQID_BASE + 1 .. +
+ * XF_REQID_SPAN. "H" in the top octet keeps them apart from other IKE
+ * daemons' (strongSwan counts from 1, Libreswan from 16384 in steps of 4)
+ * and from `ip xfrm` (0 unless given), so `haiked --cleanup` can tell
+ * which states and policies a dead haiked left. */
+#define XF_REQID_BASE 0x48000000u
+#define XF_REQID_SPAN 0x00ffffffu
+static inline bool xf_reqid_ours(uint32_t reqid)
+{
+    return reqid > XF_REQID_BASE && reqid - XF_REQID_BASE <= XF_REQID_SPAN;
+}
+/* rtm_protocol of the routes add-route and the VTI pins add (`ip route`
+ * shows "proto 104"): unused in iproute2's rt_protos, so the cleanup finds
+ * exactly ours, and deleting with it never takes an administrator's route
+ * to the same prefix. */
+#define XF_RTPROT_HAIKED 104
 
 /* ---- algorithms (dp_xfrm_alg.c) ------------------------------------------ */
 

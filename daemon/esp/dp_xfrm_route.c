@@ -109,7 +109,7 @@ static struct rtnl_route *build_route(const struct xf_route *k, const struct pat
     rtnl_route_set_dst(r, dst);
     nl_addr_put(dst);
     rtnl_route_set_table(r, RT_TABLE_MAIN);
-    rtnl_route_set_protocol(r, RTPROT_STATIC);
+    rtnl_route_set_protocol(r, XF_RTPROT_HAIKED);
     rtnl_route_set_scope(r, RT_SCOPE_UNIVERSE);
     rtnl_route_set_type(r, RTN_UNICAST);
     if (path) {

@@ -260,7 +260,7 @@ static struct rtnl_route *host_route(const struct ike_addr *peer)
     rtnl_route_set_dst(r, dst);
     nl_addr_put(dst);
     rtnl_route_set_table(r, RT_TABLE_MAIN);
-    rtnl_route_set_protocol(r, RTPROT_STATIC);
+    rtnl_route_set_protocol(r, XF_RTPROT_HAIKED);
     rtnl_route_set_type(r, RTN_UNICAST);
     return r;
 }

@@ -54,6 +54,11 @@ const struct ha_peer *ha_eligible_peer(const struct ha *ha, uint32_t id);
  * 0, or -1 with err (the caller logs; never fatal). */
 int ha_vip_add(struct daemon *d, const struct cfg_vip *vip, char *err, size_t errlen);
 int ha_vip_del(struct daemon *d, const struct cfg_vip *vip, char *err, size_t errlen);
+/* ha_vip_del without a daemon (haiked --cleanup, cleanup.c): in namespace
+ * ns ("" = ours); *removed tells whether the address was there (only with
+ * vip's prefix length); an interface that is gone is success. */
+int ha_vip_del_in(const char *ns, const struct cfg_vip *vip, bool *removed, char *err,
+                  size_t errlen);
 /* Gratuitous ARP (IPv4: an ARP request for the VIP from the VIP, to the
  * broadcast address, on vip's interface) or, for IPv6, an unsolicited
  * Neighbor Advertisement to all-nodes. 0 sent, 1 nothing to send (the

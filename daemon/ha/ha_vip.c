@@ -74,7 +74,8 @@ static struct nl_sock *nl_open(const char *ns, char *err, size_t errlen)
     return sk; /* nl_socket_free closes fd */
 }
 
-/* ifindex (and MAC, when mac != NULL and it has one) of ifname. */
+/* ifindex (and MAC, when mac != NULL and it has one) of ifname; libnl's
+ * error (< 0) with err. */
 static int link_info(struct nl_sock *sk, const char *ifname, int *ifindex, uint8_t mac[6],
                      bool *has_mac, char *err, size_t errlen)
 {
@@ -82,7 +83,7 @@ static int link_info(struct nl_sock *sk, const char *ifname, int *ifindex, uint8
     int rc = rtnl_link_get_kernel(sk, 0, ifname, &link);
     if (rc < 0) {
         snprintf(err, errlen, "interface %s: %s", ifname, nl_geterror(rc));
-        return -1;
+        return rc;
     }
     *ifindex = rtnl_link_get_ifindex(link);
     if (has_mac) {
@@ -123,21 +124,34 @@ static struct rtnl_addr *vip_addr(const struct cfg_vip *vip, int ifindex)
     return ra;
 }
 
-static int vip_change(struct daemon *d, const struct cfg_vip *vip, bool add, char *err,
+/* *changed (when not NULL): the address was added / removed by this call;
+ * then removing from an interface that is gone is success too (the
+ * address went with it). */
+static int vip_change(const char *ns, const struct cfg_vip *vip, bool add, bool *changed, char *err,
                       size_t errlen)
 {
-    struct nl_sock *sk = nl_open(ha_vip_netns(d, vip), err, errlen);
+    if (changed)
+        *changed = false;
+    struct nl_sock *sk = nl_open(ns, err, errlen);
     if (!sk)
         return -1;
     int ifindex, ret = -1;
     struct rtnl_addr *ra = NULL;
-    if (link_info(sk, vip->ifname, &ifindex, NULL, NULL, err, errlen) < 0)
+    int lr = link_info(sk, vip->ifname, &ifindex, NULL, NULL, err, errlen);
+    if (lr < 0) {
+        if (changed && !add && (lr == -NLE_OBJ_NOTFOUND || lr == -NLE_NODEV))
+            ret = 0;
         goto out;
+    }
     if (!(ra = vip_addr(vip, ifindex))) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    /* The kernel deletes only this address with this prefix length (IPv4:
+     * libnl sends IFA_ADDRESS, which makes it compare the prefix too). */
     int rc = add ? rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_EXCL) : rtnl_addr_delete(sk, ra, 0);
+    if (changed)
+        *changed = rc >= 0;
     /* Idempotent: already there (add) or already gone (remove). */
     if (rc == -NLE_EXIST && add)
         rc = 0;
@@ -157,12 +171,18 @@ out:
 
 int ha_vip_add(struct daemon *d, const struct cfg_vip *vip, char *err, size_t errlen)
 {
-    return vip_change(d, vip, true, err, errlen);
+    return vip_change(ha_vip_netns(d, vip), vip, true, NULL, err, errlen);
 }
 
 int ha_vip_del(struct daemon *d, const struct cfg_vip *vip, char *err, size_t errlen)
 {
-    return vip_change(d, vip, false, err, errlen);
+    return vip_change(ha_vip_netns(d, vip), vip, false, NULL, err, errlen);
+}
+
+int ha_vip_del_in(const char *ns, const struct cfg_vip *vip, bool *removed, char *err,
+                  size_t errlen)
+{
+    return vip_change(ns, vip, false, removed, err, errlen);
 }
 
 /* ---- announcing the new owner ------------------------------------------- */

@@ -214,12 +214,45 @@ static void test_errors(void **state)
     snprintf(t->v.netns, sizeof(t->v.netns), "%s", t->ns);
 }
 
+/* haiked --cleanup's removal: only the configured address with the
+ * configured prefix, said whether it was there, idempotent; an interface
+ * that is gone is nothing to remove, not an error. */
+static void test_del_in(void **state)
+{
+    struct vt *t = *state;
+    if (!t)
+        skip();
+    struct cfg_vip v = vip("192.0.2.80", 24, "d0");
+    char err[256] = "";
+    bool removed = true;
+    assert_int_equal(sh("ip -n %s addr add 192.0.2.80/25 dev d0", t->ns), 0); /* not ours */
+    assert_int_equal(ha_vip_del_in(t->ns, &v, &removed, err, sizeof(err)), 0);
+    assert_false(removed);
+    assert_true(has_addr(t->ns, "inet 192.0.2.80/25"));
+    assert_int_equal(ha_vip_add(&t->d, &v, err, sizeof(err)), 0);
+    assert_true(has_addr(t->ns, "inet 192.0.2.80/24"));
+    assert_int_equal(ha_vip_del_in(t->ns, &v, &removed, err, sizeof(err)), 0);
+    assert_true(removed);
+    assert_false(has_addr(t->ns, "192.0.2.80/24"));
+    assert_true(has_addr(t->ns, "inet 192.0.2.80/25"));
+    assert_int_equal(ha_vip_del_in(t->ns, &v, &removed, err, sizeof(err)), 0);
+    assert_false(removed);
+    struct cfg_vip gone = vip("192.0.2.81", 24, "nope0");
+    removed = true;
+    assert_int_equal(ha_vip_del_in(t->ns, &gone, &removed, err, sizeof(err)), 0);
+    assert_false(removed);
+    /* the daemon's own removal still reports the missing interface */
+    assert_int_equal(ha_vip_add(&t->d, &gone, err, sizeof(err)), -1);
+    assert_int_equal(ha_vip_del_in("hkvip-missing", &v, &removed, err, sizeof(err)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ipv4_vip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_vip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_del_in, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@
 #   - uses only the socket families the unit allows (RestrictAddressFamilies),
 #   - reloads on SIGHUP (a new gateway appears, its 500/4500 are bound),
 #   - exits 0 on SIGTERM.
+#   - (HA node) after kill -9, `haiked --cleanup` (ExecStopPost=) under the
+#     same confinement removes the VIP the dead daemon left.
 #   - makes only system calls the unit's SystemCallFilter allows (strace -f
 #     from haiked's execve on, compared with systemd-analyze syscall-filter).
 # Then an HA node under the unit plus the HA drop-in (haiked-ha.service.conf,
@@ -222,6 +224,18 @@ open(sys.argv[2], "w").write(msg)
     [ "$(cat /proc/"$HPID"/comm)" = haiked ] || fail "PID $HPID is $(cat /proc/"$HPID"/comm), not haiked"
 }
 in_ns() { nsenter -t "$HPID" -m -n -- "$@"; }
+
+# cleanup_confined NAME: `haiked --cleanup` with $WORK/NAME.conf confined as
+# haiked was by the last start_haiked (ExecStopPost= runs with the unit's
+# settings), traced to trace/NAME-cleanup; output in $WORK/NAME-cleanup.log.
+cleanup_confined() {
+    sed -e "s|--foreground --config /run/hktest/$1.conf|--cleanup --config /run/hktest/$1.conf|" \
+        -e "s|/run/hktest/trace/$1 |/run/hktest/trace/$1-cleanup |" \
+        "$WORK/inner.sh" >"$WORK/inner-cleanup.sh"
+    grep -q -- "trace/$1-cleanup .*--cleanup --config" "$WORK/inner-cleanup.sh" ||
+        fail "cannot derive the cleanup's command from $WORK/inner.sh"
+    ip netns exec "$NS" sh "$WORK/inner-cleanup.sh" >"$WORK/$1-cleanup.log" 2>&1
+}
 
 check_caps() {
     st=/proc/$HPID/status
@@ -539,6 +553,24 @@ stop_haiked ha
 check_trace ha
 # A clean stop releases the VIP (rtnetlink delete, also confined).
 ip -n "$NS" -4 -o addr show dev eth0 | grep -q " $VIP/24 " && fail "VIP $VIP still on eth0 after SIGTERM"
+# kill -9 leaves the VIP on eth0 (its kernel would answer ARP next to the
+# new master's); the unit's ExecStopPost=, haiked --cleanup under the same
+# confinement, removes it and nothing else.
+start_haiked ha
+wait_master ha 1
+kill -KILL "$HPID"
+wait "$SHPID" 2>/dev/null || true
+HPID=""
+ip -n "$NS" -4 -o addr show dev eth0 | grep -q " $VIP/24 " || fail "kill -9: the VIP is gone already"
+cleanup_confined ha || { cat "$WORK/ha-cleanup.log" >&2; fail "haiked --cleanup (confined) failed"; }
+grep -q "^VIP $VIP/24 removed from eth0" "$WORK/ha-cleanup.log" ||
+    fail "haiked --cleanup: $(cat "$WORK/ha-cleanup.log")"
+ip -n "$NS" -4 -o addr show dev eth0 | grep -q " $VIP/24 " && fail "VIP $VIP still on eth0 after the cleanup"
+ip -n "$NS" -4 -o addr show dev eth0 | grep -q " 203.0.113.1/24 " || fail "the cleanup removed eth0's own address"
+check_trace ha-cleanup
+cleanup_confined ha && grep -q "^nothing left behind" "$WORK/ha-cleanup.log" ||
+    fail "second haiked --cleanup: $(cat "$WORK/ha-cleanup.log")"
+ok "kill -9: haiked --cleanup (ExecStopPost=, confined) removed the VIP; a second run found nothing"
 
 # ---- 3. VDOMs in network namespaces: the unit plus both drop-ins. VDOM
 # "cust1" lives in the named namespace $VNS (/run/netns), with its own
@@ -596,4 +628,17 @@ check_trace vdom
 n=$(grep -c 'setns([0-9]*, CLONE_NEWNET) *= 0' "$WORK/trace/vdom") || fail "no setns(CLONE_NEWNET) in the VDOM trace"
 ok "$n setns(CLONE_NEWNET) calls succeeded (CAP_SYS_ADMIN from the VDOM drop-in)"
 ip -n "$VNS" -4 -o addr show dev wan0 | grep -q " $VIP2/24 " && fail "VIP $VIP2 still on wan0 after SIGTERM"
+# kill -9, then the cleanup: the VDOM's VIP goes too (setns into $VNS).
+start_haiked vdom
+wait_master vdom 1 2
+kill -KILL "$HPID"
+wait "$SHPID" 2>/dev/null || true
+HPID=""
+cleanup_confined vdom || { cat "$WORK/vdom-cleanup.log" >&2; fail "haiked --cleanup (VDOM) failed"; }
+grep -q "^VIP $VIP2/24 removed from wan0 (vdom cust1)" "$WORK/vdom-cleanup.log" &&
+    grep -q "^VIP $VIP/24 removed from eth0 (vdom root)" "$WORK/vdom-cleanup.log" ||
+    fail "haiked --cleanup (VDOM): $(cat "$WORK/vdom-cleanup.log")"
+ip -n "$VNS" -4 -o addr show dev wan0 | grep -q " $VIP2/24 " && fail "VIP $VIP2 still on wan0 after the cleanup"
+check_trace vdom-cleanup
+ok "kill -9: haiked --cleanup (confined, VDOM drop-in) removed the VIPs of both VDOMs"
 echo "test-confinement: all checks passed"
