@@ -230,21 +230,39 @@ static size_t oracle(struct gateway *g, struct expect *e, size_t cap)
     return n;
 }
 
+/* A control request to d's handlers, as the control socket builds one
+ * (free k->arena after). */
+struct ctl_call {
+    struct ctl_ctx ctx;
+    Ctl__Request req;
+    Ctl__Response resp;
+    struct ctl_arena arena;
+    struct ctl_req r;
+};
+
+static void ctl_call_init(struct ctl_call *k, struct daemon *d)
+{
+    k->ctx = (struct ctl_ctx){.d = d};
+    k->req = (Ctl__Request)CTL__REQUEST__INIT;
+    k->resp = (Ctl__Response)CTL__RESPONSE__INIT;
+    ctl_arena_init(&k->arena, 0);
+    k->r = (struct ctl_req){.ctx = &k->ctx,
+                            .req = &k->req,
+                            .resp = &k->resp,
+                            .arena = &k->arena,
+                            .now_ms = ctl_now_ms()};
+}
+
 /* B's `tunnel summary` equals the oracle's entries; returns their count. */
 static size_t check_summary(struct dp3 *t)
 {
     struct gateway *g = gw(&t->b, "dial");
     struct expect e[32];
     size_t n = oracle(g, e, 32);
-    struct ctl_ctx ctx = {.d = &t->b};
-    Ctl__Request req = CTL__REQUEST__INIT;
-    Ctl__Response resp = CTL__RESPONSE__INIT;
-    struct ctl_arena arena;
-    ctl_arena_init(&arena, 0);
-    struct ctl_req r = {
-        .ctx = &ctx, .req = &req, .resp = &resp, .arena = &arena, .now_ms = ctl_now_ms()};
-    assert_int_equal(ctl_h_tunnel_summary(&r), 0);
-    const Ctl__TunnelSummaryResult *res = resp.tunnel_summary;
+    struct ctl_call k;
+    ctl_call_init(&k, &t->b);
+    assert_int_equal(ctl_h_tunnel_summary(&k.r), 0);
+    const Ctl__TunnelSummaryResult *res = k.resp.tunnel_summary;
     assert_non_null(res);
     assert_int_equal(res->n_tunnels, n);
     for (size_t i = 0; i < n; i++) {
@@ -265,7 +283,7 @@ static size_t check_summary(struct dp3 *t)
         assert_int_equal(m->counters->rx_packets, e[i].rx_packets);
         assert_int_equal(m->counters->tx_packets, e[i].tx_packets);
     }
-    ctl_arena_free(&arena);
+    ctl_arena_free(&k.arena);
     return n;
 }
 
@@ -314,14 +332,9 @@ static void test_peers_index_and_summary(void **state)
     /* A2's peer is now the youngest: .1, .4, .3. */
     assert_int_equal(check_summary(t), 3);
     /* The listing's selectors: "net" up, "other" not. */
-    struct ctl_ctx ctx = {.d = &t->b};
-    Ctl__Request req = CTL__REQUEST__INIT;
-    Ctl__Response resp = CTL__RESPONSE__INIT;
-    struct ctl_arena arena;
-    ctl_arena_init(&arena, 0);
-    struct ctl_req r = {
-        .ctx = &ctx, .req = &req, .resp = &resp, .arena = &arena, .now_ms = ctl_now_ms()};
-    Ctl__Gateway *m = ctl_v_gateway(&r, b, true);
+    struct ctl_call k;
+    ctl_call_init(&k, &t->b);
+    Ctl__Gateway *m = ctl_v_gateway(&k.r, b, true);
     assert_non_null(m);
     assert_int_equal(m->n_phase2s, 2);
     assert_string_equal(m->phase2s[0]->name, "other");
@@ -329,7 +342,7 @@ static void test_peers_index_and_summary(void **state)
     assert_string_equal(m->phase2s[1]->name, "net");
     assert_true(m->phase2s[1]->up);
     assert_int_equal(m->n_ike_sas, 6);
-    ctl_arena_free(&arena);
+    ctl_arena_free(&k.arena);
 
     /* Everything deleted by A1 (its Deletes): the index empties with B. */
     gw_delete_all(g1, "test");

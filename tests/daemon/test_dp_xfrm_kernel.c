@@ -28,21 +28,11 @@
 #include "esp/dp_xfrm.h"
 #include "net.h"
 
-/* States and policies in this namespace's kernel (policies counted from
- * the raw dump: libnl's policy parser leaks addresses). */
-static void count_kernel(int *states, int *policies)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
-    count_xfrm(sk, states, policies);
-}
-
 /* The kernel holds exactly this many states and policies. */
 static void assert_kernel(int states, int policies)
 {
     int st, pol;
-    count_kernel(&st, &pol);
+    xft_count_here(&st, &pol);
     assert_int_equal(st, states);
     assert_int_equal(pol, policies);
 }
@@ -51,7 +41,7 @@ static void assert_kernel(int states, int policies)
 static void assert_policies(int policies)
 {
     int st, pol;
-    count_kernel(&st, &pol);
+    xft_count_here(&st, &pol);
     assert_int_equal(pol, policies);
 }
 
@@ -148,15 +138,7 @@ static int count_out_action(struct nl_msg *msg, void *arg)
 static struct out_actions out_actions(void)
 {
     struct out_actions o = {0};
-    struct nl_sock *sk = nl_socket_alloc();
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
-    struct xfrm_userpolicy_id none;
-    memset(&none, 0, sizeof(none));
-    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
-    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_out_action, &o);
-    assert_true(nl_recvmsgs_default(sk) >= 0);
-    nl_socket_free(sk);
+    xft_policies(count_out_action, &o);
     return o;
 }
 
@@ -217,7 +199,7 @@ static void test_install(void **state)
     struct dp_child *c =
         dp_child_install(&k.dp, NULL, &k.ex, &l, &r, true, 0, k.err, sizeof(k.err));
     int st, pol;
-    count_kernel(&st, &pol);
+    xft_count_here(&st, &pol);
     if (!c) {
         /* no ESP in this kernel: refused, said so with the SPI, nothing left */
         assert_non_null(strstr(k.err, "c1a0b0c1"));
@@ -322,7 +304,7 @@ static void test_install_v6(void **state)
     struct dp_child *c =
         dp_child_install(&k.dp, NULL, &k.ex, &l, &r, false, 0, k.err, sizeof(k.err));
     int st, pol;
-    count_kernel(&st, &pol);
+    xft_count_here(&st, &pol);
     if (!c) {
         assert_non_null(strstr(k.err, "c1a0b0c1"));
         assert_int_equal(st + pol, 0);

@@ -24,28 +24,7 @@
 #include <ike/const.h>
 
 #include "esp/dp_xfrm.h"
-
-static struct ike_addr addr4(const char *s)
-{
-    struct ike_addr a = {.family = IKE_AF_INET, .port = 500};
-    inet_pton(AF_INET, s, a.addr);
-    return a;
-}
-
-/* p as the kernel would report it: built, encoded, parsed back. */
-static struct xfrmnl_sa *as_reported(const struct xf_sa_params *p)
-{
-    struct xfrmnl_sa *sa = NULL;
-    char err[160] = "";
-    assert_int_equal(xf_sa_build(p, &sa, err, sizeof(err)), 0);
-    struct nl_msg *msg = NULL;
-    assert_int_equal(xfrmnl_sa_build_add_request(sa, NLM_F_CREATE | NLM_F_EXCL, &msg), 0);
-    xfrmnl_sa_put(sa);
-    struct xfrmnl_sa *back = NULL;
-    assert_int_equal(xfrmnl_sa_parse(nlmsg_hdr(msg), &back), 0);
-    nlmsg_free(msg);
-    return back;
-}
+#include "xf_test_util.h"
 
 struct fixture {
     struct ike_addr src, dst;
@@ -57,8 +36,8 @@ struct fixture {
 static void gcm(struct fixture *f)
 {
     memset(f, 0, sizeof(*f));
-    f->src = addr4("203.0.113.10");
-    f->dst = addr4("203.0.113.2");
+    f->src = xft_addr4("203.0.113.10", 500);
+    f->dst = xft_addr4("203.0.113.2", 500);
     char err[160];
     assert_int_equal(xf_alg_map(IKE_ENCR_AES_GCM_16, 256, 0, &f->alg, err, sizeof(err)), 0);
     f->encr.len = 36;
@@ -90,7 +69,7 @@ static void cbc(struct fixture *f)
 
 static bool same(const struct xf_sa_params *a, const struct xf_sa_params *b)
 {
-    struct xfrmnl_sa *x = as_reported(a), *y = as_reported(b);
+    struct xfrmnl_sa *x = xft_sa_round_trip(a, NULL), *y = xft_sa_round_trip(b, NULL);
     bool r = xf_sa_same(x, y);
     assert_int_equal(xf_sa_same(y, x), r); /* symmetric */
     xfrmnl_sa_put(x);
@@ -131,10 +110,10 @@ static void test_other_sa(void **state)
     g.encr.data[0] ^= 0x80;
     assert_false(same(&f.p, &g.p));
     gcm(&g);
-    g.src = addr4("203.0.113.3");
+    g.src = xft_addr4("203.0.113.3", 500);
     assert_false(same(&f.p, &g.p));
     gcm(&g);
-    g.dst = addr4("203.0.113.4");
+    g.dst = xft_addr4("203.0.113.4", 500);
     assert_false(same(&f.p, &g.p));
     gcm(&g);
     g.p.spi = 0xc0de0002;

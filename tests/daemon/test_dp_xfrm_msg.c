@@ -27,6 +27,7 @@
 #include <ike/const.h>
 
 #include "esp/dp_xfrm.h"
+#include "xf_test_util.h"
 
 /* ---- algorithms ------------------------------------------------------------- */
 
@@ -230,31 +231,10 @@ static void test_sel_expand(void **state)
 
 /* ---- states: build, encode, parse back -------------------------------------------- */
 
-static struct ike_addr addr4(const char *s, uint16_t port)
-{
-    struct ike_addr a = {.family = IKE_AF_INET, .port = port};
-    inet_pton(AF_INET, s, a.addr);
-    return a;
-}
-
-static struct xfrmnl_sa *round_trip_sa(const struct xf_sa_params *p, struct nl_msg **keep)
-{
-    struct xfrmnl_sa *sa = NULL;
-    char err[160] = "";
-    assert_int_equal(xf_sa_build(p, &sa, err, sizeof(err)), 0);
-    struct nl_msg *msg = NULL;
-    assert_int_equal(xfrmnl_sa_build_add_request(sa, NLM_F_CREATE | NLM_F_EXCL, &msg), 0);
-    xfrmnl_sa_put(sa);
-    struct xfrmnl_sa *back = NULL;
-    assert_int_equal(xfrmnl_sa_parse(nlmsg_hdr(msg), &back), 0);
-    *keep = msg;
-    return back;
-}
-
 static void test_state_gcm_esn_encap(void **state)
 {
     (void)state;
-    struct ike_addr src = addr4("203.0.113.1", 4500), dst = addr4("203.0.113.2", 4501);
+    struct ike_addr src = xft_addr4("203.0.113.1", 4500), dst = xft_addr4("203.0.113.2", 4501);
     struct xf_alg alg;
     char err[160];
     assert_int_equal(xf_alg_map(IKE_ENCR_AES_GCM_16, 256, 0, &alg, err, sizeof(err)), 0);
@@ -276,7 +256,7 @@ static void test_state_gcm_esn_encap(void **state)
                              .etimer = 250,
                              .replay_thresh = 64};
     struct nl_msg *msg;
-    struct xfrmnl_sa *sa = round_trip_sa(&p, &msg);
+    struct xfrmnl_sa *sa = xft_sa_round_trip(&p, &msg);
     assert_int_equal((uint32_t)xfrmnl_sa_get_spi(sa), 0xc0ffee01);
     assert_int_equal(xfrmnl_sa_get_proto(sa), IPPROTO_ESP);
     assert_int_equal(xfrmnl_sa_get_family(sa), AF_INET);
@@ -330,7 +310,7 @@ static void test_state_gcm_esn_encap(void **state)
 static void test_state_cbc_no_esn(void **state)
 {
     (void)state;
-    struct ike_addr src = addr4("203.0.113.1", 500), dst = addr4("203.0.113.2", 500);
+    struct ike_addr src = xft_addr4("203.0.113.1", 500), dst = xft_addr4("203.0.113.2", 500);
     struct xf_alg alg;
     char err[160];
     assert_int_equal(
@@ -348,7 +328,7 @@ static void test_state_cbc_no_esn(void **state)
                              .replay_window = 0,
                              .etimer = 100};
     struct nl_msg *msg;
-    struct xfrmnl_sa *sa = round_trip_sa(&p, &msg);
+    struct xfrmnl_sa *sa = xft_sa_round_trip(&p, &msg);
     char name[64], key[64];
     unsigned klen, trunc;
     assert_int_equal(xfrmnl_sa_get_crypto_params(sa, name, &klen, key), 0);
@@ -381,7 +361,7 @@ static void test_state_cbc_no_esn(void **state)
 static void test_state_refused(void **state)
 {
     (void)state;
-    struct ike_addr src = addr4("203.0.113.1", 500), dst = addr4("203.0.113.2", 500);
+    struct ike_addr src = xft_addr4("203.0.113.1", 500), dst = xft_addr4("203.0.113.2", 500);
     struct xf_alg alg;
     char err[160] = "";
     assert_int_equal(xf_alg_map(IKE_ENCR_AES_GCM_16, 128, 0, &alg, err, sizeof(err)), 0);
@@ -421,7 +401,7 @@ static void test_policy_encoding(void **state)
                        .dport_mask = 0xffff};
     inet_pton(AF_INET, "192.0.2.0", s.saddr);
     inet_pton(AF_INET, "192.0.2.128", s.daddr);
-    struct ike_addr a = addr4("203.0.113.1", 4500), b = addr4("203.0.113.2", 4500);
+    struct ike_addr a = xft_addr4("203.0.113.1", 4500), b = xft_addr4("203.0.113.2", 4500);
     struct xfrmnl_sp *sp = NULL;
     assert_int_equal(xf_sp_build(&s, XFRM_POLICY_OUT, 4242, 9, &a, &b, &sp), 0);
     struct nl_msg *msg = NULL;

@@ -107,15 +107,7 @@ static int count_policy(struct nl_msg *msg, void *arg)
 static struct pol_count kernel_policies(void)
 {
     struct pol_count pc = {0};
-    struct nl_sock *sk = nl_socket_alloc();
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
-    struct xfrm_userpolicy_id none;
-    memset(&none, 0, sizeof(none));
-    assert_true(nl_send_simple(sk, XFRM_MSG_GETPOLICY, NLM_F_DUMP, &none, sizeof(none)) >= 0);
-    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, count_policy, &pc);
-    assert_true(nl_recvmsgs_default(sk) >= 0);
-    nl_socket_free(sk);
+    xft_policies(count_policy, &pc);
     return pc;
 }
 
@@ -127,31 +119,14 @@ static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, uin
     x->mark = mark;
 }
 
-struct kdp {
-    struct event_base *base;
-    struct dp dp;
-    char err[256];
-};
-
-static void kdp_open(struct kdp *k)
-{
-    k->base = dtest_dp_open(&k->dp, "kernel", k->err, sizeof(k->err));
-}
-
-static void kdp_close(struct kdp *k)
-{
-    dp_close(&k->dp);
-    event_base_free(k->base);
-}
-
 /* A policy-based and a route-based gateway with the same subnets: both
  * sets of policies are in the kernel at once (the route-based one only
  * for its device's lookups), and each goes with its own pairs. */
 static void test_marked_policies(void **state)
 {
     (void)state;
-    struct kdp k;
-    kdp_open(&k);
+    struct xft_kdp k;
+    xft_kdp_open(&k);
     const uint32_t mark = XF_VTI_KEY_BASE + 1;
     struct dp_child c1, c2, c3;
     struct xf_child x1, x2, x3;
@@ -175,7 +150,7 @@ static void test_marked_policies(void **state)
     xf_policies_remove(&k.dp, &x1);
     pc = kernel_policies();
     assert_int_equal(pc.marked + pc.unmarked, 0);
-    kdp_close(&k);
+    xft_kdp_close(&k);
 }
 
 /* Without ip_vti (the development hosts), a route-based CHILD SA is
@@ -183,10 +158,10 @@ static void test_marked_policies(void **state)
 static void test_install_without_vti(void **state)
 {
     (void)state;
-    struct kdp k;
-    kdp_open(&k);
+    struct xft_kdp k;
+    xft_kdp_open(&k);
     if (!access("/proc/sys/net/ipv4/conf/ip_vti0", F_OK)) {
-        kdp_close(&k);
+        xft_kdp_close(&k);
         skip(); /* ip_vti here: tests/uml covers this kernel */
     }
     struct owner o;
@@ -201,7 +176,7 @@ static void test_install_without_vti(void **state)
     struct pol_count pc = kernel_policies();
     assert_int_equal(pc.marked + pc.unmarked, 0);
     assert_true(TAILQ_EMPTY(&o.gs.children));
-    kdp_close(&k);
+    xft_kdp_close(&k);
 }
 
 int main(void)

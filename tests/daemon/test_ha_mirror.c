@@ -14,20 +14,15 @@
  * rebuilds every SA and drops stale ones; bad bodies are counted and dropped.
  */
 #include "dtest_util.h"
-
-#include "../hasync/fake_cpg.h"
+#include "ha_test_util.h"
 
 #include <ike/events.h>
 #include <ike/export.h>
 #include <ike/mirror.h>
 #include <ike/sa.h>
 
-#include "gw_sa.h"
-#include "ha/ha.h"
 #include "ha/ha_internal.h"
 #include "hasync_export.h"
-
-#define PSK "unit-test-psk-not-secret"
 
 /* ---- role doubles (weak: ha_role.c wins if something pulls it in) ------ */
 
@@ -108,60 +103,16 @@ __attribute__((weak)) void ha_role_sync_changed(struct ha *ha, struct ha_vc *vc)
 
 /* ---- the three nodes ------------------------------------------------------ */
 
-struct cl {
-    struct dtest_dir dir;
-    struct event_base *base;
-    struct daemon a, m, s;
-    bool a_up, m_up, s_up;
-    FILE *log_a, *log_m, *log_s;
-    uint32_t node_m, node_s;
+static const struct hat_conf conf = {
+    .ike = "retransmit-timeout-ms = 500; retransmit-tries = 3;",
+    .gw = "",
+    .group = "haiked-test",
+    .ha = "",
 };
-
-#define CONF_FMT                                                                                   \
-    "global = { control-socket = \"%s/%s.sock\"; secrets-file = \"%s.secrets\";\n"                 \
-    "  dataplane = \"record\"; log = { target = \"stderr\"; level = \"debug\"; };\n"               \
-    "  ike = { retransmit-timeout-ms = 500; retransmit-tries = 3; }; };\n"                         \
-    "gateways = ( { name = \"%s\"; local-gw = \"%s\"; remote-gw = \"%s\";\n"                       \
-    "  proposal = \"aes256-sha256-ecp256\"; %s\n"                                                  \
-    "  local-id = \"@%s.test\"; remote-id = \"@%s.test\";\n"                                       \
-    "  selectors = ( { name = \"net\"; local-subnet = \"%s\"; remote-subnet = \"%s\";\n"           \
-    "    proposal = \"aes256gcm16\"; } ); } );\n%s"
-
-#define HA_SECTION                                                                                 \
-    "ha = { group = \"haiked-test\"; allow-plaintext-sync = true;\n"                               \
-    "  vclusters = ( { id = 1; priority = %d; } ); };\n"
-
-static void write_node(struct cl *c, const char *name, const char *gw, const char *local,
-                       const char *remote, const char *extra, const char *me, const char *peer,
-                       const char *lnet, const char *rnet, int priority)
-{
-    char file[32], ha[256] = "";
-    if (priority)
-        snprintf(ha, sizeof(ha), HA_SECTION, priority);
-    snprintf(file, sizeof(file), "%s.conf", name);
-    dtest_write(&c->dir, file, 0644, CONF_FMT, c->dir.path, name, name, gw, local, remote, extra,
-                me, peer, lnet, rnet, ha);
-    snprintf(file, sizeof(file), "%s.secrets", name);
-    dtest_write(&c->dir, file, 0600, "secrets = ( { gateway = \"%s\"; psk = \"%s\"; } );\n", gw,
-                PSK);
-}
-
-static void start_node(struct cl *c, struct daemon *d, const char *name, FILE *log, bool *up)
-{
-    char err[256], path[128], file[32];
-    snprintf(file, sizeof(file), "%s.conf", name);
-    snprintf(path, sizeof(path), "%s/%s", c->dir.path, file);
-    assert_int_equal(
-        daemon_init(d, c->base, dtest_load(&c->dir, file), path, log, err, sizeof(err)), 0);
-    assert_int_equal(daemon_start(d, err, sizeof(err)), 0);
-    if (d->cfg->ha.enabled && !d->ha)
-        assert_int_equal(ha_start(d, err, sizeof(err)), 0);
-    *up = true;
-}
 
 static bool ha_joined(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return hasync_cpg_peer_count(c->m.ha->cpg) == 1 && hasync_cpg_peer_count(c->s.ha->cpg) == 1;
 }
 
@@ -191,7 +142,7 @@ static size_t n_passive(struct daemon *d)
  * plane's). */
 static bool mirrored(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     size_t n_m = 0;
     struct gw_sa *gm;
     TAILQ_FOREACH(gm, &gw_find(&c->m, "gwB")->sas, link) {
@@ -235,24 +186,9 @@ static bool mirrored(void *arg)
     return n_m > 0 && n_passive(&c->s) == n_m;
 }
 
-static bool file_has(FILE *f, const char *needle)
-{
-    fflush(f);
-    long end = ftell(f);
-    char *buf = calloc(1, (size_t)end + 1);
-    assert_non_null(buf);
-    rewind(f);
-    size_t n = fread(buf, 1, (size_t)end, f);
-    buf[n] = 0;
-    fseek(f, 0, SEEK_END);
-    bool r = strstr(buf, needle) != NULL;
-    free(buf);
-    return r;
-}
-
 static bool tunnel_up_mirrored(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     return ga && !TAILQ_EMPTY(&ga->children) && mirrored(c);
 }
@@ -264,21 +200,10 @@ static int setup(void **state)
         *state = NULL;
         return 0;
     }
-    struct cl *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    dtest_dir_make(&c->dir);
-    write_node(c, "a", "gwA", "127.0.0.1", "127.0.0.2", "auto-negotiate = true;", "a", "b",
-               "10.0.1.0/24", "10.0.2.0/24", 0);
-    write_node(c, "m", "gwB", "127.0.0.2", "127.0.0.1", "passive = true;", "b", "a", "10.0.2.0/24",
-               "10.0.1.0/24", 200);
-    write_node(c, "s", "gwB", "127.0.0.3", "127.0.0.1", "passive = true;", "b", "a", "10.0.2.0/24",
-               "10.0.1.0/24", 100);
-    c->base = event_base_new();
-    c->log_a = tmpfile();
-    c->log_m = tmpfile();
-    c->log_s = tmpfile();
-    start_node(c, &c->m, "m", c->log_m, &c->m_up);
-    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    struct hat *c = hat_new();
+    hat_write_nodes(c, &conf);
+    hat_start(c, &c->m, "m", c->log_m, &c->m_up);
+    hat_start(c, &c->s, "s", c->log_s, &c->s_up);
     assert_true(dtest_run_until(c->base, ha_joined, c, 2000));
     c->node_m = hasync_cpg_local_node(c->m.ha->cpg);
     c->node_s = hasync_cpg_local_node(c->s.ha->cpg);
@@ -289,42 +214,9 @@ static int setup(void **state)
     c->s.ha->vcs[0].role = HASYNC_ROLE_STANDBY;
     c->s.ha->vcs[0].sync = HA_SYNC_IN_SYNC;
     fcpg_wire_clear();
-    start_node(c, &c->a, "a", c->log_a, &c->a_up);
+    hat_start(c, &c->a, "a", c->log_a, &c->a_up);
     assert_true(dtest_run_until(c->base, tunnel_up_mirrored, c, 5000));
     *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct cl *c = *state;
-    if (!c)
-        return 0;
-    if (getenv("HA_TEST_LOGS")) { /* debugging aid: the three logs */
-        FILE *logs[] = {c->log_a, c->log_m, c->log_s};
-        for (size_t i = 0; i < 3; i++) {
-            fflush(logs[i]);
-            rewind(logs[i]);
-            char line[1024];
-            fprintf(stderr, "---- log of %c ----\n", "AMS"[i]);
-            while (fgets(line, sizeof(line), logs[i]))
-                fputs(line, stderr);
-        }
-    }
-    struct daemon *all[] = {&c->a, &c->m, &c->s};
-    bool *up[] = {&c->a_up, &c->m_up, &c->s_up};
-    for (size_t i = 0; i < 3; i++)
-        if (*up[i]) {
-            ha_stop(all[i]);
-            daemon_free(all[i]);
-        }
-    fcpg_wire_clear();
-    event_base_free(c->base);
-    fclose(c->log_a);
-    fclose(c->log_m);
-    fclose(c->log_s);
-    dtest_dir_remove(&c->dir);
-    free(c);
     return 0;
 }
 
@@ -388,7 +280,7 @@ static size_t wire_bodies(uint32_t node, Hasync__Envelope__BodyCase *out, size_t
  * keys and message IDs, findable by SPI, with the CHILD SA installed. */
 static void test_established_mirrored(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     Hasync__Envelope__BodyCase b[16];
     size_t n = wire_bodies(c->node_m, b, 16);
@@ -440,14 +332,14 @@ static void test_established_mirrored(void **state)
     assert_int_equal(cs->spi_out, cm->spi_out);
     assert_true(cs->passive); /* the standby's copy sends nothing */
     assert_false(cm->passive);
-    assert_true(file_has(c->log_m, "HA send IKE SA add"));
-    assert_true(file_has(c->log_s, "HA add IKE SA"));
-    assert_true(file_has(c->log_s, "HA add IPsec SA net (live) spi in="));
+    assert_true(hat_log_has(c->log_m, "HA send IKE SA add"));
+    assert_true(hat_log_has(c->log_s, "HA add IKE SA"));
+    assert_true(hat_log_has(c->log_s, "HA add IPsec SA net (live) spi in="));
 }
 
 static bool a_got_answer(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     return ga && ga->gw->counters.dgrams_in >= 3; /* INIT, AUTH, the DPD answer */
 }
@@ -457,7 +349,7 @@ static bool a_got_answer(void *arg)
  * update, it goes out and S's copy expects the same next message ID. */
 static void test_write_ahead(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *ga = live_sa(&c->a, "gwA"), *gm = live_sa(&c->m, "gwB");
     uint64_t held0 = c->m.ha->stats.held_datagrams, a_in0 = ga->gw->counters.dgrams_in;
@@ -479,14 +371,14 @@ static void test_write_ahead(void **state)
 
 static bool m_alone(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return hasync_cpg_peer_count(c->m.ha->cpg) == 0;
 }
 
 /* Alone (S gone), M acknowledges its own messages at once: nothing waits. */
 static void test_alone_no_hold(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     ha_stop(&c->s);
     daemon_free(&c->s);
@@ -504,7 +396,7 @@ static void test_alone_no_hold(void **state)
 
 static bool child_rekeyed(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     return gm && ike_sa_child_count(gm->sa) == 1 &&
            c->m.ha->stats.sent[HASYNC__ENVELOPE__BODY_CHILD_SA_DEL] == 1 && mirrored(c);
@@ -512,7 +404,7 @@ static bool child_rekeyed(void *arg)
 
 static bool ike_rekeyed(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gateway *gw = gw_find(&c->m, "gwB");
     return gw->n_sas == 1 && c->m.ha->stats.sent[HASYNC__ENVELOPE__BODY_IKE_SA_DEL] == 1 &&
            mirrored(c);
@@ -522,7 +414,7 @@ static bool ike_rekeyed(void *arg)
  * old one out; the new IKE SA takes the CHILD SAs, the old one goes). */
 static void test_rekeys_followed(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     struct ike_diag d = {0};
@@ -531,7 +423,7 @@ static void test_rekeys_followed(void **state)
     gw_sa_after(ga);
     assert_true(dtest_run_until(c->base, child_rekeyed, c, 3000));
     assert_null(dp_child_find(&c->s.dp, old_in));
-    assert_true(file_has(c->log_s, "(rekey), passive"));
+    assert_true(hat_log_has(c->log_s, "(rekey), passive"));
 
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     uint8_t old_spi_i[IKE_SPI_LEN];
@@ -549,7 +441,7 @@ static void test_rekeys_followed(void **state)
     for (; o; o = peer_index_next(o))
         filed += o->sa && !o->dying && ike_sa_is_passive(o->sa);
     assert_int_equal(filed, 1);
-    assert_true(file_has(c->log_s, "CHILD SA(s) moved, the old one dropped"));
+    assert_true(hat_log_has(c->log_s, "CHILD SA(s) moved, the old one dropped"));
     /* the old SA's last messages (its Delete) arrived after it was replaced */
     assert_int_equal(c->s.ha->stats.import_errors, 0);
     assert_int_equal(c->s.ha->stats.dropped[HASYNC__ENVELOPE__BODY_MSGID_UPDATE], 0);
@@ -557,13 +449,13 @@ static void test_rekeys_followed(void **state)
 
 static bool s_in_sync(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->s.ha->vcs[0].sync == HA_SYNC_IN_SYNC && mirrored(c);
 }
 
 static bool two_children_mirrored(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     return gm && ike_sa_child_count(gm->sa) == 2 && mirrored(c);
 }
@@ -573,7 +465,7 @@ static bool two_children_mirrored(void *arg)
  * stale one. */
 static void test_snapshot_round_trip(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     struct ike_diag d = {0};
@@ -615,25 +507,25 @@ static void test_snapshot_round_trip(void **state)
     assert_non_null(sc);
     assert_int_equal(sc->ctr.seq_out, 777);
     assert_int_equal(sc->ctr.replay_in_edge, 555);
-    assert_true(file_has(c->log_s, "complete: 1 IKE SA(s), 2 CHILD SA(s), 1 stale dropped"));
+    assert_true(hat_log_has(c->log_s, "complete: 1 IKE SA(s), 2 CHILD SA(s), 1 stale dropped"));
 }
 
 static bool s_seq_at(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct dp_child *sc = dp_child_find(&c->s.dp, gw_child_first(live_sa(&c->m, "gwB"))->spi_in);
     return sc && sc->ctr.seq_out == 5000 && sc->ctr.replay_in_edge == 4000;
 }
 
 static bool s_got_2_esp(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->s.ha->stats.received[HASYNC__ENVELOPE__BODY_ESP_SEQ_UPDATE] == 2;
 }
 
 static bool s_dropped_junk(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return hasync_cpg_get_stats(c->s.ha->cpg)->drops[HASYNC_DROP_MALFORMED] == 1;
 }
 
@@ -641,7 +533,7 @@ static bool s_dropped_junk(void *arg)
  * update never rewinds it. */
 static void test_esp_counters(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct dp_child *mc = TAILQ_FIRST(&gm->children);
@@ -662,7 +554,7 @@ static ProtobufCBinaryData bin(const void *p, size_t n)
     return (ProtobufCBinaryData){.len = n, .data = (uint8_t *)(uintptr_t)p};
 }
 
-static Hasync__Envelope env_of(struct cl *c, uint32_t vcluster)
+static Hasync__Envelope env_of(struct hat *c, uint32_t vcluster)
 {
     Hasync__Envelope e = HASYNC__ENVELOPE__INIT;
     e.has_version = e.has_sender = e.has_vcluster = e.has_seq = true;
@@ -677,7 +569,7 @@ static Hasync__Envelope env_of(struct cl *c, uint32_t vcluster)
  * counted, S's copy unchanged; garbage on the wire is dropped by hasync. */
 static void test_bad_bodies(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct ha *ha = c->s.ha;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
@@ -762,7 +654,7 @@ static void test_bad_bodies(void **state)
     assert_int_equal(cpg_mcast_joined(hm, CPG_TYPE_AGREED, &iov, 1), CS_OK);
     assert_true(dtest_run_until(c->base, s_dropped_junk, c, 2000));
     assert_true(mirrored(c));
-    assert_true(file_has(c->log_s, "HA drop msgid_update"));
+    assert_true(hat_log_has(c->log_s, "HA drop msgid_update"));
 }
 
 /* A jump in the master's sequence numbers (a ring split lost messages):
@@ -771,7 +663,7 @@ static void test_bad_bodies(void **state)
  * does not have are expected and not counted as drops. */
 static void test_gap_resync(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct ha *ha = c->s.ha;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
@@ -806,7 +698,7 @@ static void test_gap_resync(void **state)
     assert_true(dtest_run_until(c->base, s_in_sync, c, 3000));
     assert_int_equal(ha->vcs[0].behind, 0);
     assert_int_equal(c->m.ha->stats.bulk_syncs_served, 1);
-    assert_true(file_has(c->log_s, "HA gap in node 99's stream: 3 message(s) missed"));
+    assert_true(hat_log_has(c->log_s, "HA gap in node 99's stream: 3 message(s) missed"));
 }
 
 static uint32_t qf_old_in;
@@ -815,7 +707,7 @@ static uint32_t qf_old_in;
  * was refused. */
 static bool m_rekeyed_unsynced(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     if (!gm || c->m.ha->stats.sync_refused < 2)
         return false;
@@ -828,7 +720,7 @@ static bool m_rekeyed_unsynced(void *arg)
 /* A has the rekey's response: one CHILD SA left, the new one. */
 static bool a_rekeyed(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     return ga && ike_sa_child_count(ga->sa) == 1 && gw_child_first(ga) &&
            gw_child_first(ga)->spi_out != qf_old_in;
@@ -836,7 +728,7 @@ static bool a_rekeyed(void *arg)
 
 static bool resynced(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->m.ha->stats.resyncs_sent == 1 && s_in_sync(c) &&
            !dp_child_find(&c->s.dp, qf_old_in);
 }
@@ -844,7 +736,7 @@ static bool resynced(void *arg)
 /* S paused on the bus, M's hasync queue filled until it refuses: with bodies
  * S applies quietly (a master announcing itself to a standby: the election
  * double ignores it). */
-static void fill_queue(struct cl *c)
+static void fill_queue(struct hat *c)
 {
     fcpg_pause(c->node_s, true);
     Hasync__RoleAnnounce ra = HASYNC__ROLE_ANNOUNCE__INIT;
@@ -869,7 +761,7 @@ static void fill_queue(struct cl *c)
 /* With hasync's queue full: A rekeys its CHILD SA and M installs the new
  * one without being able to sync it (qf_old_in = M's old inbound SPI).
  * Returns A's IKE SA; *a_in0 = A's datagrams in before the rekey. */
-static struct gw_sa *rekey_unsynced(struct cl *c, uint64_t *a_in0)
+static struct gw_sa *rekey_unsynced(struct hat *c, uint64_t *a_in0)
 {
     struct gw_sa *ga = live_sa(&c->a, "gwA");
     struct ike_diag d = {0};
@@ -892,7 +784,7 @@ static struct gw_sa *rekey_unsynced(struct cl *c, uint64_t *a_in0)
  * mirrors M again: new CHILD SA in, old one out. */
 static void test_queue_full_resync(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     fill_queue(c);
 
@@ -901,7 +793,8 @@ static void test_queue_full_resync(void **state)
     dtest_run_for(c->base, 300); /* several polls: the queue is still full */
     assert_int_equal(c->m.ha->stats.resyncs_sent, 0);
     assert_non_null(dp_child_find(&c->s.dp, qf_old_in)); /* S missed the rekey */
-    assert_true(file_has(c->log_m, "missed a sync message: resync snapshot once the queue drains"));
+    assert_true(
+        hat_log_has(c->log_m, "missed a sync message: resync snapshot once the queue drains"));
     /* ... and so did A: M's response waits for a snapshot S acknowledged */
     assert_int_equal(ga->gw->counters.dgrams_in, a_in0);
     assert_true(c->m.ha->stats.held_datagrams > held0);
@@ -913,8 +806,8 @@ static void test_queue_full_resync(void **state)
     assert_int_equal(c->m.ha->stats.resyncs_sent, 1); /* released by the resync */
     assert_true(dtest_run_until(c->base, resynced, c, 20000));
     assert_int_equal(c->m.ha->stats.resyncs_sent, 1);
-    assert_true(file_has(c->log_m, "the sync queue has drained: resync snapshot"));
-    assert_true(file_has(c->log_s, "HA merging node"));
+    assert_true(hat_log_has(c->log_m, "the sync queue has drained: resync snapshot"));
+    assert_true(hat_log_has(c->log_s, "HA merging node"));
     assert_int_equal(c->s.ha->stats.import_errors, 0);
 }
 
@@ -923,7 +816,7 @@ static void test_queue_full_resync(void **state)
  * held response goes out (from the resync poll) and A completes the rekey. */
 static void test_queue_full_peer_leaves(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     fill_queue(c);
     uint64_t a_in0;
@@ -943,7 +836,7 @@ static void test_queue_full_peer_leaves(void **state)
  * with a malformed address is refused and changes nothing. */
 static void test_update_applied(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct ike_hdr h = {.flags = IKE_FLAG_INITIATOR};
@@ -977,7 +870,7 @@ static void test_update_applied(void **state)
     ha_node_deliver(c->s.ha, &e);
     assert_int_equal(c->s.ha->stats.dropped[HASYNC__ENVELOPE__BODY_IKE_SA_UPDATE], 1);
     assert_int_equal(ike_sa_remote_addr(gs->sa)->port, 4500);
-    assert_true(file_has(c->log_s, "HA update IKE SA 127.0.0.2:500->198.51.100.7:4500"));
+    assert_true(hat_log_has(c->log_s, "HA update IKE SA 127.0.0.2:500->198.51.100.7:4500"));
 }
 
 static struct gw_sa *sa_by_spis(struct daemon *d, const uint8_t *spi_i, const uint8_t *spi_r)
@@ -993,13 +886,13 @@ static uint32_t split_recv;
 
 static bool m_merged(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct gw_sa *gm = sa_by_spis(&c->m, split_spi_i, split_spi_r);
     return gm && gm->msgid_recv_next == split_recv && !ike_sa_is_passive(gm->sa) &&
            !TAILQ_EMPTY(&gm->children);
 }
 
-static void announce_master(struct cl *c, struct daemon *to, uint32_t from)
+static void announce_master(struct hat *c, struct daemon *to, uint32_t from)
 {
     Hasync__RoleAnnounce ra = HASYNC__ROLE_ANNOUNCE__INIT;
     ra.has_role = true;
@@ -1017,7 +910,7 @@ static void announce_master(struct cl *c, struct daemon *to, uint32_t from)
  * ESP sequence numbers above anything S sent), S keeps its own. */
 static void test_split_heal_merge(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     memcpy(split_spi_i, ike_sa_spi_i(gm->sa), IKE_SPI_LEN);
@@ -1049,15 +942,15 @@ static void test_split_heal_merge(void **state)
     assert_int_equal(c->m.ha->stats.bulk_syncs_served, 1);
     assert_int_equal(c->s.ha->stats.bulk_syncs_served, 1);
     assert_int_equal(c->m.ha->stats.import_errors, 0);
-    assert_true(file_has(c->log_m, "the peer's is newer"));
-    assert_true(file_has(c->log_m, "1 IKE SA(s) taken (newer there or unknown here), 0 kept, "
-                                   "1 activated"));
+    assert_true(hat_log_has(c->log_m, "the peer's is newer"));
+    assert_true(hat_log_has(c->log_m, "1 IKE SA(s) taken (newer there or unknown here), 0 kept, "
+                                      "1 activated"));
     /* S's is the newer one: kept, and active as it was */
     gs = sa_by_spis(&c->s, split_spi_i, split_spi_r);
     assert_non_null(gs);
     assert_false(ike_sa_is_passive(gs->sa));
     assert_int_equal(gs->msgid_recv_next, split_recv);
-    assert_true(file_has(c->log_s, "ours kept"));
+    assert_true(hat_log_has(c->log_s, "ours kept"));
 
     /* the election then makes S release: after a split it asks M for the
      * merged state and ends a standby in sync with it */
@@ -1068,7 +961,8 @@ static void test_split_heal_merge(void **state)
     assert_int_equal(c->s.ha->stats.bulk_syncs_requested, 1);
     assert_true(dtest_run_until(c->base, s_in_sync, c, 3000));
     assert_int_equal(c->m.ha->stats.bulk_syncs_served, 2);
-    assert_true(file_has(c->log_s, "released after a split: asking the master for its snapshot"));
+    assert_true(
+        hat_log_has(c->log_s, "released after a split: asking the master for its snapshot"));
 }
 
 /* Found by fuzz_ha_apply's review: a peer's offer naming one IKE SA twice
@@ -1078,7 +972,7 @@ static void test_split_heal_merge(void **state)
  * activated, once. */
 static void test_merge_offer_names_sa_twice(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct ike_sa_export ex[2];
@@ -1118,8 +1012,8 @@ static void test_merge_offer_names_sa_twice(void **state)
     assert_false(ike_sa_is_passive(gm->sa));
     assert_int_equal(gm->msgid_recv_next, want_recv);
     assert_int_equal(gw_find(&c->m, "gwB")->n_sas, 1);
-    assert_true(file_has(c->log_m, "2 IKE SA(s) taken (newer there or unknown here), 0 kept, "
-                                   "1 activated"));
+    assert_true(hat_log_has(c->log_m, "2 IKE SA(s) taken (newer there or unknown here), 0 kept, "
+                                      "1 activated"));
 }
 
 /* Found by fuzz_ha_apply: an IkeSaAdd naming its own SPIs as the SA it
@@ -1128,7 +1022,7 @@ static void test_merge_offer_names_sa_twice(void **state)
  * its CHILD SA. */
 static void test_ike_add_replaces_itself(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct ike_sa_export ex;
@@ -1161,7 +1055,7 @@ static void test_ike_add_replaces_itself(void **state)
  * again. Live or merged, a zero SPI is refused and counted. */
 static void test_ike_add_zero_spi(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct ike_sa_export ex;
@@ -1186,13 +1080,13 @@ static void test_ike_add_zero_spi(void **state)
     ha_node_deliver(c->s.ha, &e); /* an unasked offer: merged */
     assert_int_equal(c->s.ha->stats.import_errors, 2);
     assert_int_equal(n_passive(&c->s), 1);
-    assert_true(file_has(c->log_s, "a zero SPI"));
+    assert_true(hat_log_has(c->log_s, "a zero SPI"));
     ike_export_wipe(&ex, sizeof(ex));
 }
 
 /* M's SA cloned n times (fresh SPIs, each with a CHILD SA of fresh SPIs),
  * active like negotiated ones. */
-static void clone_sas(struct cl *c, size_t n)
+static void clone_sas(struct hat *c, size_t n)
 {
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     struct gateway *gw = gm->gw;
@@ -1232,7 +1126,7 @@ static void clone_sas(struct cl *c, size_t n)
  * 10,000): every one arrives, and the time is printed. */
 static void test_bulk_many(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     const char *env = getenv("HA_BULK_N");
     size_t n = env ? (size_t)strtoul(env, NULL, 10) : 1000;
@@ -1258,23 +1152,23 @@ static void test_bulk_many(void **state)
  * sync message is dropped. */
 static bool both_retired(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->m.n_retiring == 0 && c->s.n_retiring == 0;
 }
 
-static void reload_node(struct cl *c, struct daemon *d, const char *name, const char *local,
+static void reload_node(struct hat *c, struct daemon *d, const char *name, const char *local,
                         int priority)
 {
     char err[256], file[32];
-    write_node(c, name, "gwB", local, "127.0.0.1", "passive = true; keylife = 7200;", "b", "a",
-               "10.0.2.0/24", "10.0.1.0/24", priority);
+    hat_write_node(c, &conf, name, "gwB", local, "127.0.0.1", "passive = true; keylife = 7200;",
+                   "b", "a", "10.0.2.0/24", "10.0.1.0/24", priority);
     snprintf(file, sizeof(file), "%s.conf", name);
     assert_int_equal(daemon_reload(d, dtest_load(&c->dir, file), err, sizeof(err)), 0);
 }
 
 static void test_reload_retires_on_both_nodes(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     SKIP_IF_NO_NETNS(c);
     struct gw_sa *gm = live_sa(&c->m, "gwB");
     uint32_t spi_in = TAILQ_FIRST(&gm->children)->spi_in;
@@ -1284,7 +1178,7 @@ static void test_reload_retires_on_both_nodes(void **state)
     struct gateway *old_s = TAILQ_FIRST(&c->s.retiring);
     assert_int_equal(old_s->n_sas, 1); /* the passive copy stays */
     assert_non_null(dp_child_find(&c->s.dp, spi_in));
-    assert_true(file_has(c->log_s, "passive IKE SA(s) kept until the master's deletes arrive"));
+    assert_true(hat_log_has(c->log_s, "passive IKE SA(s) kept until the master's deletes arrive"));
     dtest_run_for(c->base, 100);
     assert_int_equal(c->s.n_retiring, 1); /* nothing deletes it but the master */
 
@@ -1292,7 +1186,7 @@ static void test_reload_retires_on_both_nodes(void **state)
     assert_true(gm->deleting); /* the master sent the Delete */
     assert_true(dtest_run_until(c->base, both_retired, c, 3000));
     assert_null(dp_child_find(&c->s.dp, spi_in));
-    assert_true(file_has(c->log_s, "HA del IKE SA"));
+    assert_true(hat_log_has(c->log_s, "HA del IKE SA"));
     assert_int_equal(c->s.ha->stats.dropped[HASYNC__ENVELOPE__BODY_IKE_SA_DEL], dropped);
     /* A comes back to the new gwB, mirrored as before */
     assert_true(dtest_run_until(c->base, tunnel_up_mirrored, c, 8000));
@@ -1301,23 +1195,23 @@ static void test_reload_retires_on_both_nodes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_established_mirrored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_write_ahead, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_alone_no_hold, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rekeys_followed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_esp_counters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gap_resync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queue_full_resync, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_queue_full_peer_leaves, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update_applied, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bulk_many, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_split_heal_merge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_merge_offer_names_sa_twice, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ike_add_replaces_itself, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ike_add_zero_spi, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reload_retires_on_both_nodes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_established_mirrored, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_write_ahead, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_alone_no_hold, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_rekeys_followed, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_round_trip, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_esp_counters, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_bodies, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_gap_resync, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_resync, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_peer_leaves, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_update_applied, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_bulk_many, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_split_heal_merge, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_merge_offer_names_sa_twice, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_ike_add_replaces_itself, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_ike_add_zero_spi, setup, hat_teardown),
+        cmocka_unit_test_setup_teardown(test_reload_retires_on_both_nodes, setup, hat_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

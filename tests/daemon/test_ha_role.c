@@ -23,8 +23,7 @@
  */
 #include "dtest_util.h"
 #include "fake_votequorum.h"
-
-#include "../hasync/fake_cpg.h"
+#include "ha_test_util.h"
 
 #include <corosync/votequorum.h>
 
@@ -32,12 +31,7 @@
 #include <ike/sa.h>
 
 #include "config/addr_parse.h"
-#include "gw_internal.h"
-#include "gw_sa.h"
-#include "ha/ha.h"
 #include "ha/ha_role.h"
-
-#define PSK "unit-test-psk-not-secret"
 
 /* What votequorum reports unless a test says otherwise (reset by teardown). */
 #define VQ_DEFAULT_FLAGS                                                                           \
@@ -45,102 +39,10 @@
 
 /* ---- nodes ------------------------------------------------------------------ */
 
-struct cl {
-    struct dtest_dir dir;
-    struct event_base *base;
-    struct daemon a, m, s;
-    bool a_up, m_up, s_up;
-    FILE *log_a, *log_m, *log_s;
-};
-
-static void start_node(struct cl *c, struct daemon *d, const char *name, FILE *log, bool *up)
-{
-    char err[256], path[128], file[32];
-    snprintf(file, sizeof(file), "%s.conf", name);
-    snprintf(path, sizeof(path), "%s/%s", c->dir.path, file);
-    assert_int_equal(
-        daemon_init(d, c->base, dtest_load(&c->dir, file), path, log, err, sizeof(err)), 0);
-    if (daemon_start(d, err, sizeof(err)) < 0)
-        fail_msg("daemon_start: %s", err);
-    if (d->cfg->ha.enabled && !d->ha && ha_start(d, err, sizeof(err)) < 0)
-        fail_msg("ha_start: %s", err);
-    *up = true;
-}
-
-static void stop_node(struct daemon *d, bool *up)
-{
-    if (!*up)
-        return;
-    ha_stop(d);
-    daemon_free(d);
-    *up = false;
-}
-
-static char *slurp_log(FILE *f)
-{
-    fflush(f);
-    long end = ftell(f);
-    char *buf = calloc(1, (size_t)end + 1);
-    assert_non_null(buf);
-    rewind(f);
-    size_t n = fread(buf, 1, (size_t)end, f);
-    buf[n] = 0;
-    fseek(f, 0, SEEK_END);
-    return buf;
-}
-
-/* Offset of needle in the log (-1 when absent). */
-static long log_pos(FILE *f, const char *needle)
-{
-    char *buf = slurp_log(f);
-    char *at = strstr(buf, needle);
-    long r = at ? (long)(at - buf) : -1;
-    free(buf);
-    return r;
-}
-
-static void dump_logs(struct cl *c)
-{
-    if (!getenv("HA_TEST_LOGS"))
-        return;
-    FILE *logs[] = {c->log_a, c->log_m, c->log_s};
-    for (size_t i = 0; i < 3; i++) {
-        char *b = slurp_log(logs[i]);
-        fprintf(stderr, "---- log of %c ----\n%s", "AMS"[i], b);
-        free(b);
-    }
-}
-
 static int teardown(void **state)
 {
-    struct cl *c = *state;
-    if (!c)
-        return 0;
-    dump_logs(c);
-    stop_node(&c->a, &c->a_up);
-    stop_node(&c->m, &c->m_up);
-    stop_node(&c->s, &c->s_up);
-    fcpg_wire_clear();
-    event_base_free(c->base);
-    fclose(c->log_a);
-    fclose(c->log_m);
-    fclose(c->log_s);
-    dtest_dir_remove(&c->dir);
-    free(c);
     fvq_flags = VQ_DEFAULT_FLAGS;
-    return 0;
-}
-
-static struct cl *cl_new(void)
-{
-    struct cl *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    dtest_dir_make(&c->dir);
-    c->base = event_base_new();
-    c->log_a = tmpfile();
-    c->log_m = tmpfile();
-    c->log_s = tmpfile();
-    return c;
+    return hat_teardown(state);
 }
 
 /* ---- 1. two vclusters, opposite roles ------------------------------------- */
@@ -155,7 +57,7 @@ static struct cl *cl_new(void)
 
 static int setup_two_vc(void **state)
 {
-    struct cl *c = cl_new();
+    struct hat *c = hat_new();
     dtest_write(&c->dir, "m.conf", 0644, VC_CONF, c->dir.path, "m", 200, 100);
     dtest_write(&c->dir, "s.conf", 0644, VC_CONF, c->dir.path, "s", 100, 200);
     *state = c;
@@ -171,7 +73,7 @@ static bool active_in(struct daemon *d, unsigned vdom)
 
 static bool split_elected(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     struct ha *m = c->m.ha, *s = c->s.ha;
     return m->vcs[0].active && !m->vcs[1].active && s->vcs[1].active && !s->vcs[0].active &&
            m->vcs[1].role == HASYNC_ROLE_STANDBY && s->vcs[0].role == HASYNC_ROLE_STANDBY;
@@ -180,7 +82,7 @@ static bool split_elected(void *arg)
 /* M's view of S's announcement for vcluster 1: standby (eligible). */
 static bool m_sees_s_standby(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     const struct ha_peer *p = &c->m.ha->peers[0];
     for (size_t k = 0; k < p->n_ann; k++)
         if (p->ann[k].vcluster == 1)
@@ -190,21 +92,21 @@ static bool m_sees_s_standby(void *arg)
 
 static bool vc1_moved_to_s(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->s.ha->vcs[0].active && !c->m.ha->vcs[0].active &&
            c->m.ha->vcs[0].role == HASYNC_ROLE_STANDBY;
 }
 
 static bool all_on_m(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->m.ha->vcs[0].active && c->m.ha->vcs[1].active && !c->s.ha->vcs[0].active &&
            !c->s.ha->vcs[1].active && c->s.ha->vcs[1].role == HASYNC_ROLE_STANDBY;
 }
 
 static bool all_on_s(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->s.ha->vcs[0].active && c->s.ha->vcs[1].active && !c->m.ha->vcs[0].active &&
            !c->m.ha->vcs[1].active && c->m.ha->vcs[0].role == HASYNC_ROLE_STANDBY &&
            c->m.ha->vcs[1].role == HASYNC_ROLE_STANDBY;
@@ -213,13 +115,13 @@ static bool all_on_s(void *arg)
 /* Never two active nodes for one vcluster, checked on every loop turn. */
 static bool never_two_masters(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     for (size_t i = 0; i < 2; i++)
         assert_false(c->m.ha->vcs[i].active && c->s.ha->vcs[i].active);
     return false;
 }
 
-static void watch_turns(struct cl *c, bool (*done)(void *), unsigned timeout_ms)
+static void watch_turns(struct hat *c, bool (*done)(void *), unsigned timeout_ms)
 {
     uint64_t end = daemon_now_ms() + timeout_ms;
     while (!done(c)) {
@@ -234,8 +136,8 @@ static void watch_turns(struct cl *c, bool (*done)(void *), unsigned timeout_ms)
 
 static void test_two_vclusters_opposite_roles(void **state)
 {
-    struct cl *c = *state;
-    start_node(c, &c->m, "m", c->log_m, &c->m_up);
+    struct hat *c = *state;
+    hat_start(c, &c->m, "m", c->log_m, &c->m_up);
     /* Alone with wait_for_all: never saw a peer, so nothing is ours. */
     dtest_run_for(c->base, 50);
     assert_int_equal(c->m.ha->vcs[0].role, HASYNC_ROLE_WAITING);
@@ -243,7 +145,7 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_string_equal(hasync_elect_reason(&c->m.ha->elect, 1), "never saw peer (wait_for_all)");
     assert_false(c->m.ha->ever_saw_peer);
 
-    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    hat_start(c, &c->s, "s", c->log_s, &c->s_up);
     watch_turns(c, split_elected, 3000);
     /* THE invariant: VDOM root (0) and v1 (1) are vcluster 1's, v2 (2) is
      * vcluster 2's; each node is active exactly where it masters. */
@@ -271,8 +173,8 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_true(p->name[0] != '\0');
     assert_string_equal(c->s.ha->peers[0].name, c->m.ha->self_name);
     assert_true(p->started_ms > 1600000000000ull);
-    assert_true(log_pos(c->log_m, "HA takeover vcluster 1: ") >= 0);
-    assert_true(log_pos(c->log_m, "HA takeover vcluster 1 done in ") >= 0);
+    assert_true(hat_log_pos(c->log_m, "HA takeover vcluster 1: ") >= 0);
+    assert_true(hat_log_pos(c->log_m, "HA takeover vcluster 1 done in ") >= 0);
 
     /* failover: refused where we are not master or the id is unknown */
     char err[160] = "";
@@ -293,13 +195,13 @@ static void test_two_vclusters_opposite_roles(void **state)
     assert_int_equal(c->m.ha->vcs[0].role, HASYNC_ROLE_MASTER);
     assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
     assert_string_equal(err, "vcluster 1: a failover is already in progress");
-    assert_true(log_pos(c->log_m, "sync barrier passed") < 0);
+    assert_true(hat_log_pos(c->log_m, "sync barrier passed") < 0);
     fcpg_pause(ha_role_self(c->s.ha), false);
     watch_turns(c, vc1_moved_to_s, 3000);
     assert_false(active_in(&c->m, 0));
     assert_true(active_in(&c->s, 1));
-    assert_true(log_pos(c->log_m, "HA failover vcluster 1: sync barrier passed, handing over") >=
-                0);
+    assert_true(
+        hat_log_pos(c->log_m, "HA failover vcluster 1: sync barrier passed, handing over") >= 0);
     assert_true(c->m.ha->stats.releases >= 1);
     /* the yield ended once S took over (override off): M announces 200
      * again but stays standby */
@@ -315,7 +217,7 @@ static void test_two_vclusters_opposite_roles(void **state)
     watch_turns(c, all_on_m, 3000);
 
     /* S gone: nothing changes hands; a failover has nobody to go to */
-    stop_node(&c->s, &c->s_up);
+    hat_stop(&c->s, &c->s_up);
     dtest_run_for(c->base, 50);
     assert_true(active_in(&c->m, 2));
     assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
@@ -413,10 +315,10 @@ static void test_invariant_without_ha(void **state)
 
 static void test_no_quorum_no_master(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     fvq_flags = VOTEQUORUM_INFO_TWONODE; /* not quorate */
-    start_node(c, &c->m, "m", c->log_m, &c->m_up);
-    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    hat_start(c, &c->m, "m", c->log_m, &c->m_up);
+    hat_start(c, &c->s, "s", c->log_s, &c->s_up);
     dtest_run_for(c->base, 200);
     for (size_t i = 0; i < 2; i++) {
         assert_int_equal(c->m.ha->vcs[i].role, HASYNC_ROLE_WAITING);
@@ -443,7 +345,7 @@ static void test_no_quorum_no_master(void **state)
         assert_int_equal(c->m.ha->vcs[i].role, HASYNC_ROLE_WAITING);
     }
     assert_false(active_in(&c->m, 0));
-    assert_true(log_pos(c->log_m, "HA release vcluster 1: lost corosync") >= 0);
+    assert_true(hat_log_pos(c->log_m, "HA release vcluster 1: lost corosync") >= 0);
     char err[128];
     assert_int_equal(ha_failover(c->m.ha, 1, err, sizeof(err)), -1);
     assert_string_equal(err, "not connected to corosync");
@@ -463,40 +365,24 @@ static void test_no_quorum_no_master(void **state)
 
 /* ---- 3. takeover of mirrored SAs ---------------------------------------- */
 
-#define SA_CONF                                                                                    \
-    "global = { control-socket = \"%s/%s.sock\"; secrets-file = \"%s.secrets\";\n"                 \
-    "  dataplane = \"record\"; log = { target = \"stderr\"; level = \"debug\"; };\n"               \
-    "  ike = { retransmit-timeout-ms = 500; retransmit-tries = 3; half-open-per-peer = 20000;\n"   \
-    "    cookie-threshold = 20000; }; };\n"                                                        \
-    "gateways = ( { name = \"%s\"; local-gw = \"%s\"; remote-gw = \"%s\";\n"                       \
-    "  proposal = \"aes256-sha256-ecp256\"; %s msgid-sync = %s; replay-counter-sync = %s;\n"       \
-    "  local-id = \"@%s.test\"; remote-id = \"@%s.test\";\n"                                       \
-    "  selectors = ( { name = \"net\"; local-subnet = \"%s\"; remote-subnet = \"%s\";\n"           \
-    "    proposal = \"aes256gcm16\"; } ); } );\n%s"
-
-#define SA_HA                                                                                      \
-    "ha = { group = \"haiked-takeover-test\"; allow-plaintext-sync = true; seq-jump = 5000;\n"     \
-    "  msgid-jump = 3; vclusters = ( { id = 1; priority = %d; } ); };\n"
-
-static void write_sa_node(struct cl *c, const char *name, const char *gw, const char *local,
-                          const char *remote, const char *extra, bool sync, const char *me,
-                          const char *peer, const char *lnet, const char *rnet, int prio)
+/* A, M and S with RFC 6311 message-ID sync (and its replay counters) on
+ * or off. */
+static void write_sa_nodes(struct hat *c, bool sync)
 {
-    char file[32], ha[256] = "";
-    const char *yn = sync ? "true" : "false";
-    if (prio)
-        snprintf(ha, sizeof(ha), SA_HA, prio);
-    snprintf(file, sizeof(file), "%s.conf", name);
-    dtest_write(&c->dir, file, 0644, SA_CONF, c->dir.path, name, name, gw, local, remote, extra, yn,
-                yn, me, peer, lnet, rnet, ha);
-    snprintf(file, sizeof(file), "%s.secrets", name);
-    dtest_write(&c->dir, file, 0600, "secrets = ( { gateway = \"%s\"; psk = \"%s\"; } );\n", gw,
-                PSK);
+    const struct hat_conf cf = {
+        .ike = "retransmit-timeout-ms = 500; retransmit-tries = 3; half-open-per-peer = 20000;\n"
+               "    cookie-threshold = 20000;",
+        .gw = sync ? "msgid-sync = true; replay-counter-sync = true;"
+                   : "msgid-sync = false; replay-counter-sync = false;",
+        .group = "haiked-takeover-test",
+        .ha = "seq-jump = 5000; msgid-jump = 3;",
+    };
+    hat_write_nodes(c, &cf);
 }
 
 static bool m_master_s_standby(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return c->m.ha->vcs[0].active && c->s.ha->vcs[0].role == HASYNC_ROLE_STANDBY &&
            c->s.ha->vcs[0].sync == HA_SYNC_IN_SYNC;
 }
@@ -514,7 +400,7 @@ static struct gw_sa *passive_copy(struct daemon *d)
 
 static bool mirrored(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return passive_copy(&c->s) != NULL;
 }
 
@@ -530,31 +416,20 @@ static int watch_passive(struct dp *dp, struct dp_child *c, bool passive)
     return 0;
 }
 
-static bool s_took_over(void *arg)
-{
-    struct cl *c = arg;
-    return c->s.ha->vcs[0].active;
-}
-
 /* A -> M tunnel up, mirrored on S. */
-static void bring_up(struct cl *c, bool rfc6311)
+static void bring_up(struct hat *c, bool rfc6311)
 {
     if (dtest_private_netns() < 0)
         skip();
-    write_sa_node(c, "a", "gwA", "127.0.0.1", "127.0.0.2", "auto-negotiate = true;", rfc6311, "a",
-                  "b", "10.0.1.0/24", "10.0.2.0/24", 0);
-    write_sa_node(c, "m", "gwB", "127.0.0.2", "127.0.0.1", "passive = true;", rfc6311, "b", "a",
-                  "10.0.2.0/24", "10.0.1.0/24", 200);
-    write_sa_node(c, "s", "gwB", "127.0.0.3", "127.0.0.1", "passive = true;", rfc6311, "b", "a",
-                  "10.0.2.0/24", "10.0.1.0/24", 100);
-    start_node(c, &c->m, "m", c->log_m, &c->m_up);
-    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    write_sa_nodes(c, rfc6311);
+    hat_start(c, &c->m, "m", c->log_m, &c->m_up);
+    hat_start(c, &c->s, "s", c->log_s, &c->s_up);
     assert_true(dtest_run_until(c->base, m_master_s_standby, c, 3000));
-    start_node(c, &c->a, "a", c->log_a, &c->a_up);
+    hat_start(c, &c->a, "a", c->log_a, &c->a_up);
     assert_true(dtest_run_until(c->base, mirrored, c, 5000));
 }
 
-static void run_takeover(struct cl *c, bool rfc6311)
+static void run_takeover(struct hat *c, bool rfc6311)
 {
     bring_up(c, rfc6311);
     struct gw_sa *gs = passive_copy(&c->s);
@@ -577,15 +452,15 @@ static void run_takeover(struct cl *c, bool rfc6311)
     uint64_t other0 = gw->counters.dropped[GW_DROP_OTHER];
     daemon_ike_input(&c->s.vdoms[0], req, sizeof(req), &to, &from);
     assert_int_equal(gw->counters.dropped[GW_DROP_OTHER], other0 + 1);
-    assert_true(log_pos(c->log_s, "ignoring message on HA synced IKE_SA") >= 0);
-    assert_true(log_pos(c->log_s, "vcluster 1 is standby on this node") >= 0);
+    assert_true(hat_log_pos(c->log_s, "ignoring message on HA synced IKE_SA") >= 0);
+    assert_true(hat_log_pos(c->log_s, "vcluster 1 is standby on this node") >= 0);
     /* ... and so is a new IKE_SA_INIT: a standby creates no SA */
     uint8_t init[28] = {1, 2, 3, 4, 5, 6, 7, 8};
     init[16] = 33, init[17] = 0x20, init[18] = 34, init[19] = 0x08, init[27] = 28;
     size_t n_sas = gw->n_sas;
     daemon_ike_input(&c->s.vdoms[0], init, sizeof(init), &s_addr, &from);
     assert_int_equal(gw->n_sas, n_sas);
-    assert_true(log_pos(c->log_s, "refused: vcluster 1 is standby on this node") >= 0);
+    assert_true(hat_log_pos(c->log_s, "refused: vcluster 1 is standby on this node") >= 0);
     /* nor does it initiate */
     assert_int_equal(gw_up(gw, err, sizeof(err)), -1);
 
@@ -603,8 +478,8 @@ static void run_takeover(struct cl *c, bool rfc6311)
     uint32_t send0 = gs->msgid_send_next, recv0 = gs->msgid_recv_next;
 
     /* M dies: S takes over */
-    stop_node(&c->m, &c->m_up);
-    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    hat_stop(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, hat_s_active, c, 3000));
     struct ha_vc *vc = &c->s.ha->vcs[0];
     assert_int_equal(vc->role, HASYNC_ROLE_MASTER);
     assert_string_equal(vc->last_reason, "peer left");
@@ -619,30 +494,30 @@ static void run_takeover(struct cl *c, bool rfc6311)
     assert_true(seq_at_unblock == seq0 + 5000);
     /* step 5: active */
     assert_false(ike_sa_is_passive(gs->sa));
-    long jumped = log_pos(c->log_s, "outbound ESP sequence numbers +5000");
-    long active = log_pos(c->log_s, "IKE SA(s) active");
+    long jumped = hat_log_pos(c->log_s, "outbound ESP sequence numbers +5000");
+    long active = hat_log_pos(c->log_s, "IKE SA(s) active");
     assert_true(jumped >= 0);
     assert_true(active > jumped);
     if (rfc6311) {
         /* step 4, between the jump and activation */
-        long attempt = log_pos(c->log_s, "have HA IKE SA, attempting message ID sync");
+        long attempt = hat_log_pos(c->log_s, "have HA IKE SA, attempting message ID sync");
         char want[96];
         snprintf(want, sizeof(want), "message-ID sync sent: send %u recv %u, replay counter delta",
                  send0 + 3, recv0);
-        long sent = log_pos(c->log_s, want);
+        long sent = hat_log_pos(c->log_s, want);
         assert_true(attempt > jumped);
         assert_true(sent > attempt);
         assert_true(active > sent);
-        assert_true(log_pos(c->log_s, "peer without RFC 6311") < 0);
+        assert_true(hat_log_pos(c->log_s, "peer without RFC 6311") < 0);
     } else {
         char want[128];
         snprintf(want, sizeof(want),
                  "peer without RFC 6311, continuing from synced message IDs send/recv=%u/%u", send0,
                  recv0);
-        long cont = log_pos(c->log_s, want);
+        long cont = hat_log_pos(c->log_s, want);
         assert_true(cont > jumped);
         assert_true(active > cont);
-        assert_true(log_pos(c->log_s, "attempting message ID sync") < 0);
+        assert_true(hat_log_pos(c->log_s, "attempting message ID sync") < 0);
     }
 }
 
@@ -650,13 +525,13 @@ static void run_takeover(struct cl *c, bool rfc6311)
  * sync sends no Delete: A's IKE SA lives on, S continues it. */
 static bool m_sas_gone(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return gw_find(&c->m, "gwB")->n_sas == 0;
 }
 
 static void test_shutdown_hands_over(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     bring_up(c, true);
     struct gw_sa *ga = NULL, *g;
     TAILQ_FOREACH(g, &gw_find(&c->a, "gwA")->sas, link)
@@ -668,9 +543,9 @@ static void test_shutdown_hands_over(void **state)
     daemon_shutdown(&c->m);
     assert_true(dtest_run_until(c->base, m_sas_gone, c, 1000));
     assert_false(c->m.ha->vcs[0].active);
-    assert_true(log_pos(c->log_m, "HA release vcluster 1: shutting down: node ") >= 0);
-    stop_node(&c->m, &c->m_up);
-    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    assert_true(hat_log_pos(c->log_m, "HA release vcluster 1: shutting down: node ") >= 0);
+    hat_stop(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, hat_s_active, c, 3000));
     dtest_run_for(c->base, 100);
     /* A got no Delete: same SA, established, nothing deleted */
     ga = NULL;
@@ -699,18 +574,6 @@ static int many(void)
     return n > 0 && n <= 20000 ? n : 100;
 }
 
-/* A has one gateway to M's address and opens many() IKE SAs on it (each
- * with its CHILD SA): the takeover handles them all. */
-static void write_many(struct cl *c)
-{
-    write_sa_node(c, "a", "gwA", "127.0.0.1", "127.0.0.2", "auto-negotiate = true;", true, "a", "b",
-                  "10.0.1.0/24", "10.0.2.0/24", 0);
-    write_sa_node(c, "m", "gwB", "127.0.0.2", "127.0.0.1", "passive = true;", true, "b", "a",
-                  "10.0.2.0/24", "10.0.1.0/24", 200);
-    write_sa_node(c, "s", "gwB", "127.0.0.3", "127.0.0.1", "passive = true;", true, "b", "a",
-                  "10.0.2.0/24", "10.0.1.0/24", 100);
-}
-
 static size_t count_sas(struct daemon *d, bool passive)
 {
     size_t n = 0;
@@ -723,20 +586,22 @@ static size_t count_sas(struct daemon *d, bool passive)
 
 static bool many_mirrored(void *arg)
 {
-    struct cl *c = arg;
+    struct hat *c = arg;
     return count_sas(&c->s, true) == (size_t)many();
 }
 
 static void test_takeover_many(void **state)
 {
-    struct cl *c = *state;
+    struct hat *c = *state;
     if (dtest_private_netns() < 0)
         skip();
-    write_many(c);
-    start_node(c, &c->m, "m", c->log_m, &c->m_up);
-    start_node(c, &c->s, "s", c->log_s, &c->s_up);
+    /* A has one gateway to M's address and opens many() IKE SAs on it
+     * (each with its CHILD SA): the takeover handles them all. */
+    write_sa_nodes(c, true);
+    hat_start(c, &c->m, "m", c->log_m, &c->m_up);
+    hat_start(c, &c->s, "s", c->log_s, &c->s_up);
     assert_true(dtest_run_until(c->base, m_master_s_standby, c, 3000));
-    start_node(c, &c->a, "a", c->log_a, &c->a_up);
+    hat_start(c, &c->a, "a", c->log_a, &c->a_up);
     struct gateway *ga = gw_find(&c->a, "gwA");
     char err[160];
     int n = many();
@@ -744,8 +609,8 @@ static void test_takeover_many(void **state)
         if (gw_initiate(ga, err, sizeof(err)) < 0)
             fail_msg("gw_initiate: %s", err);
     assert_true(dtest_run_until(c->base, many_mirrored, c, 60000));
-    stop_node(&c->m, &c->m_up);
-    assert_true(dtest_run_until(c->base, s_took_over, c, 3000));
+    hat_stop(&c->m, &c->m_up);
+    assert_true(dtest_run_until(c->base, hat_s_active, c, 3000));
     /* every SA of the vcluster in the same takeover */
     assert_int_equal(count_sas(&c->s, false), n);
     assert_int_equal(count_sas(&c->s, true), 0);
@@ -755,7 +620,7 @@ static void test_takeover_many(void **state)
         assert_true(dc->ctr.seq_out >= 5000);
     char want[96];
     snprintf(want, sizeof(want), "%d IKE SA(s) active (%d message ID sync(s) sent)", n, n);
-    assert_true(log_pos(c->log_s, want) >= 0);
+    assert_true(hat_log_pos(c->log_s, want) >= 0);
     print_message("takeover of %d IKE + %d CHILD SAs (RFC 6311 sync each): %u ms\n", n, n,
                   c->s.ha->vcs[0].last_takeover_ms);
     assert_true(c->s.ha->vcs[0].last_takeover_ms < 1000);
@@ -763,7 +628,7 @@ static void test_takeover_many(void **state)
 
 static int setup_cl(void **state)
 {
-    *state = cl_new();
+    *state = hat_new();
     return 0;
 }
 

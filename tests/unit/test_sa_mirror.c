@@ -147,6 +147,18 @@ static void test_update_and_child_del(void **state)
     pair_free(p);
 }
 
+/* An established pair whose initiator has lifetimes (soft 100 s, hard
+ * 200 s) and DPD on idle every 10 s. */
+static struct pair *pair_timed(void)
+{
+    struct pair *p = pair_new();
+    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 200};
+    p->side[0].cfg.dpd = IKE_DPD_ON_IDLE;
+    p->side[0].cfg.dpd_interval_s = 10;
+    pair_establish(p);
+    return p;
+}
+
 /* The initiator with lifetimes and DPD, a CHILD SA request outstanding and
  * another queued, is deactivated: no timer stays armed, nothing is sent
  * however long the clock runs, no exchange can start; activation re-arms
@@ -154,11 +166,7 @@ static void test_update_and_child_del(void **state)
 static void test_deactivate(void **state)
 {
     (void)state;
-    struct pair *p = pair_new();
-    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 200};
-    p->side[0].cfg.dpd = IKE_DPD_ON_IDLE;
-    p->side[0].cfg.dpd_interval_s = 10;
-    pair_establish(p);
+    struct pair *p = pair_timed();
     struct pair_side *s = &p->side[0];
     struct ike_diag d = {0};
     assert_true(s->timer_armed[IKE_TIMER_IKE_LIFETIME]);
@@ -211,11 +219,7 @@ static void test_deactivate_refused(void **state)
 static void test_drain_finishes_rekey(void **state)
 {
     (void)state;
-    struct pair *p = pair_new();
-    p->side[0].cfg.lifetime = (struct ike_cfg_lifetime){.soft_s = 100, .hard_s = 200};
-    p->side[0].cfg.dpd = IKE_DPD_ON_IDLE;
-    p->side[0].cfg.dpd_interval_s = 10;
-    pair_establish(p);
+    struct pair *p = pair_timed();
     struct pair_side *s = &p->side[0];
     struct ike_diag d = {0};
     uint32_t old_in = s->sa->children[0].spi_in;
