@@ -23,35 +23,10 @@
 #include "esp/dp_xfrm.h"
 #include "esp/dp_xfrm_cleanup.h"
 
-struct kdp {
-    struct event_base *base;
-    struct dp dp;
-    char err[256];
-};
-
-static void kdp_open(struct kdp *k)
-{
-    k->base = dtest_dp_open(&k->dp, "kernel", k->err, sizeof(k->err));
-}
-
-static void kdp_close(struct kdp *k)
-{
-    dp_close(&k->dp);
-    event_base_free(k->base);
-}
-
-static void counts(int *states, int *policies)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_XFRM), 0);
-    count_xfrm(sk, states, policies);
-}
-
 static void assert_kernel(int states, int policies)
 {
     int st, pol;
-    counts(&st, &pol);
+    xft_count_here(&st, &pol);
     assert_int_equal(st, states);
     assert_int_equal(pol, policies);
 }
@@ -104,8 +79,8 @@ static void fake_child(struct dp_child *c, struct xf_child *x, uint32_t spi, uin
 static void test_policies_and_routes(void **state)
 {
     (void)state;
-    struct kdp k;
-    kdp_open(&k);
+    struct xft_kdp k;
+    xft_kdp_open(&k);
     struct dp_child c1, c2;
     struct xf_child x1, x2;
     fake_child(&c1, &x1, 0x201, XF_REQID_BASE + 1, 2);
@@ -136,7 +111,7 @@ static void test_policies_and_routes(void **state)
     assert_kernel(0, 2);
     xf_policies_remove(&k.dp, &x1); /* its deletes find nothing: fine */
     xf_policies_remove(&k.dp, &x2);
-    kdp_close(&k);
+    xft_kdp_close(&k);
     assert_kernel(0, 2);
     sh("ip xfrm policy flush; ip route del 10.98.0.0/24");
 }
@@ -167,14 +142,14 @@ static int kernel_reqids(uint32_t *out, int max)
 static void test_states(void **state)
 {
     (void)state;
-    struct kdp k;
-    kdp_open(&k);
+    struct xft_kdp k;
+    xft_kdp_open(&k);
     struct ike_child_export ex;
     export_gcm(&ex, 0xc1ea0001);
     struct ike_addr l = wan(1), r = wan(2);
     struct dp_child *c = dp_child_install(&k.dp, NULL, &ex, &l, &r, false, 0, k.err, sizeof(k.err));
     if (!c) {
-        kdp_close(&k);
+        xft_kdp_close(&k);
         print_message("kernel without ESP: %s\n", k.err);
         skip();
     }
@@ -193,7 +168,7 @@ static void test_states(void **state)
 
     n = cleanup();
     assert_int_equal(n.policies + n.states + n.routes + n.devices, 0);
-    kdp_close(&k); /* its deletes find nothing: fine */
+    xft_kdp_close(&k); /* its deletes find nothing: fine */
     assert_kernel(1, 0);
     sh("ip xfrm state flush");
 }
